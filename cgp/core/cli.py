@@ -1,0 +1,306 @@
+"""The ``cgp`` command line (click)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cgp.core.errors import CgpError, CheckpointError, ConfigError, TrainingInterrupted
+
+log = logging.getLogger("cgp")
+
+
+class UserError(click.ClickException):
+    """A :class:`CgpError` shown as one line, with its own exit code."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"cgp: error: {self.format_message()}", err=True)
+
+
+class CgpGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrainingInterrupted as exc:
+            raise UserError(str(exc), 143 if exc.signal_name == "SIGTERM" else 130) from None
+        except CgpError as exc:
+            raise UserError(str(exc)) from None
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    if int(os.environ.get("RANK", "0")) != 0:
+        level = logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+
+
+@click.group(cls=CgpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging (with CGP_TRACE_PLUGINS=1: every hook call).")
+@click.version_option(package_name="cgp", prog_name="cgp")
+def cli(verbose: bool) -> None:
+    """cgp: train and run conditional GANs; modalities come from plugins."""
+    _setup_logging(verbose)
+
+
+# -- plugins ---------------------------------------------------------------------------------------
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_cmd(as_json: bool) -> None:
+    """List installed plugins: name, version, distribution, tasks, hooks; and plugins that failed."""
+    from cgp.core.plugins import load_plugins
+
+    host = load_plugins()
+    infos = [dataclasses.asdict(i) for i in host.infos.values()]
+    failures = [dataclasses.asdict(f) for f in host.failures]
+    if as_json:
+        click.echo(json.dumps({"plugins": infos, "failed": failures}, indent=2))
+        return
+    for info in infos:
+        origin = f"{info['distribution']} {info['version']}" if info["distribution"] else "(not from a distribution)"
+        click.echo(f"{info['name']}  [{origin}]  module {info['module']}")
+        for key in ("tasks", "losses", "metrics", "datasets"):
+            if info[key]:
+                click.echo(f"    {key}: {', '.join(info[key])}")
+        click.echo(f"    hooks: {', '.join(info['hooks']) or '-'}")
+    for failure in host.failures:
+        click.echo(f"FAILED {failure.message()}", err=True)
+
+
+# -- config ----------------------------------------------------------------------------------------
+
+
+@cli.command("config")
+@click.argument("task_name", metavar="TASK")
+@click.option("--schema", is_flag=True, help="Print the JSON schema instead of the defaults.")
+def config_cmd(task_name: str, schema: bool) -> None:
+    """Print TASK's default config as commented YAML (or its JSON schema)."""
+    from cgp.core.config import commented_yaml
+    from cgp.core.plugins import load_plugins
+
+    task_cls = load_plugins().task(task_name)
+    if schema:
+        click.echo(json.dumps(task_cls.config_model.model_json_schema(), indent=2))
+    else:
+        click.echo(commented_yaml(task_cls.default_config()), nl=False)
+
+
+# -- train -----------------------------------------------------------------------------------------
+
+
+def _default_run_dir(task: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{task}-{stamp}"
+
+
+@cli.command("train")
+@click.option("--plugin", "task_name", help="Task (or single-task plugin) to train; read from the run on --resume.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or TOML config file.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
+@click.option("--run-dir", type=click.Path(path_type=Path), help="Where the run is written (default runs/TASK-TIME).")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True, help="Local processes (DDP).")
+def train_cmd(
+    task_name: str | None,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    run_dir: Path | None,
+    resume: bool,
+    nproc: int,
+) -> None:
+    """Train a task; writes config.yaml, metrics.jsonl, checkpoints/, samples/ and eval/ into the run dir."""
+    from cgp.core import distributed as ddp
+    from cgp.core.config import deep_merge, dump_yaml, parse_override, resolve_config, validate_config
+    from cgp.core.plugins import load_plugins
+    from cgp.core.rundir import RunDir
+    from cgp.core.trainer import Trainer, resolve_device
+
+    if resume and run_dir is None:
+        raise ConfigError("--resume needs --run-dir pointing at the run to continue")
+    if not resume and task_name is None:
+        raise ConfigError("missing --plugin TASK (run 'cgp plugins' to list tasks)")
+
+    if nproc > 1 and ddp.launched_world_size() == 1:
+        run_dir = run_dir or _default_run_dir(task_name or "run")
+        argv = ["train", "--run-dir", str(run_dir)]
+        if task_name:
+            argv += ["--plugin", task_name]
+        if config_file:
+            argv += ["--config", str(config_file)]
+        for item in overrides:
+            argv += ["--set", item]
+        if resume:
+            argv.append("--resume")
+        code = ddp.launch(nproc, argv)
+        if code:
+            raise UserError(f"distributed training exited with status {code}", code)
+        return
+
+    host = load_plugins()
+    resume_from = None
+    if resume:
+        assert run_dir is not None
+        run = RunDir(run_dir)
+        data = run.read_config()
+        if task_name is not None and host.task(task_name).name != data["task"]:
+            raise ConfigError(f"run '{run_dir}' trains task '{data['task']}', not '{task_name}'")
+        task_cls = host.task(data["task"])
+        if config_file is not None:
+            raise ConfigError("--config cannot change a run being resumed; use --set for the keys to change")
+        for item in overrides:
+            path, value = parse_override(item)
+            patch: dict[str, Any] = value
+            for part in reversed(path):
+                patch = {part: patch}
+            data = deep_merge(data, patch)
+        config = validate_config(task_cls.config_model, data)
+        resume_from = run.last_checkpoint()
+    else:
+        task_cls = host.task(task_name)  # type: ignore[arg-type]
+        config = resolve_config(task_cls.config_model, task_cls.name, config_file, overrides)
+        run = RunDir(run_dir or _default_run_dir(task_cls.name))
+
+    dist_info = ddp.init_distributed(resolve_device(config.trainer.device))
+    try:
+        if dist_info.is_main:
+            if not resume and run.holds_run():
+                raise CheckpointError(
+                    f"run directory '{run.root}' already holds a run; pass --resume to continue it or choose another --run-dir"
+                )
+            run.create()
+            run.write_config(dump_yaml(config))
+            log.info("run directory: %s", run.root)
+        ddp.barrier(dist_info)
+        task = task_cls(config, host)
+        status = Trainer(task, run, host, dist_info).fit(resume_from)
+        if dist_info.is_main:
+            log.info("training %s at step %d; run directory: %s", status.replace("_", " "), config.trainer.steps
+                     if status == "completed" else -1, run.root)
+    finally:
+        ddp.shutdown(dist_info)
+
+
+# -- evaluate / generate / report ------------------------------------------------------------------
+
+
+def _open_run(run_dir: Path, device: str | None) -> tuple[Any, Any, Any, Any]:
+    from cgp.core.config import validate_config
+    from cgp.core.plugins import load_plugins
+    from cgp.core.rundir import RunDir
+    from cgp.core.trainer import load_models_for_inference, resolve_device
+
+    run = RunDir(run_dir)
+    data = run.read_config()
+    host = load_plugins()
+    task_cls = host.task(data["task"])
+    config = validate_config(task_cls.config_model, data)
+    task = task_cls(config, host)
+    dev = resolve_device(device or "cpu")
+    loaded = load_models_for_inference(task, run.last_checkpoint(), dev)
+    return run, task, loaded, dev
+
+
+@cli.command("evaluate")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--split", default="test", show_default=True, help="Dataset split to evaluate.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of metric names to numbers.")
+@click.option("--device", default=None, help="cpu (default) or cuda[:N]; CPU results are bit-reproducible.")
+def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None) -> None:
+    """Compute the task's metrics for the run's last checkpoint."""
+    import torch
+
+    from cgp.core.seeding import isolated_rng
+    from cgp.core.trainer import EVAL_SEED
+
+    run, task, loaded, dev = _open_run(run_dir, device)
+    run.eval.mkdir(parents=True, exist_ok=True)
+    with isolated_rng(EVAL_SEED), torch.no_grad():
+        results = task.evaluate(loaded.models, split, run.eval, dev)
+    record = {"step": loaded.step, "split": split, "ema": loaded.used_ema, "metrics": results}
+    (run.eval / f"{split}.json").write_text(json.dumps(record, indent=2) + "\n")
+    if as_json:
+        click.echo(json.dumps(results, sort_keys=True))
+    else:
+        click.echo(f"{run.root} step {loaded.step} split {split}")
+        for key in sorted(results):
+            click.echo(f"  {key:32s} {results[key]:.6g}")
+
+
+@cli.command(
+    "generate",
+    context_settings={"ignore_unknown_options": True},
+)
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Output file or directory.")
+@click.option("--device", default=None, help="cpu (default) or cuda[:N].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for noise and dropout.")
+def generate_cmd(run_dir: Path, inputs: tuple[str, ...], output: Path, device: str | None, seed: int) -> None:
+    """Run the trained generator on INPUTs (prompts, files, folders; the task says which).
+
+    Task-specific options are given as --name value (e.g. --direction AtoB).
+    """
+    import torch
+
+    from cgp.core.seeding import isolated_rng
+
+    positional, options = _split_task_options(inputs)
+    if not positional:
+        raise ConfigError("cgp generate needs at least one INPUT")
+    run, task, loaded, _ = _open_run(run_dir, device)
+    parsed = task.parse_generate_options(options)
+    with isolated_rng(seed), torch.no_grad():
+        paths = task.generate(loaded.models, positional, output, parsed)
+    for path in paths:
+        click.echo(str(path))
+
+
+def _split_task_options(items: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item.startswith("--") and len(item) > 2:
+            key = item[2:]
+            if "=" in key:
+                key, value = key.split("=", 1)
+            elif i + 1 < len(items):
+                value = items[i + 1]
+                i += 1
+            else:
+                raise ConfigError(f"option {item} needs a value")
+            options[key.replace("-", "_")] = value
+        else:
+            positional.append(item)
+        i += 1
+    return positional, options
+
+
+@cli.command("report")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--output", type=click.Path(path_type=Path), help="HTML file (default RUN_DIR/report.html).")
+def report_cmd(run_dir: Path, output: Path | None) -> None:
+    """Write a self-contained HTML page: loss curves, metrics, latest samples."""
+    from cgp.core.report import write_report
+    from cgp.core.rundir import RunDir
+
+    path = write_report(RunDir(run_dir), output)
+    click.echo(str(path))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="cgp")

@@ -1,0 +1,262 @@
+"""Loss terms: named, weighted, registered by name so a config can pick them.
+
+Two families:
+
+* :class:`AdversarialLoss` scores discriminator outputs as real or fake, and gives the generator's
+  loss. Built in: non-saturating BCE (Goodfellow et al. 2014), least squares (Mao et al. 2017),
+  hinge (Lim & Ye 2017; Miyato et al. 2018), Wasserstein (Arjovsky et al. 2017).
+* :class:`TermLoss` is any other term computed from a step's tensors (:class:`LossInputs`) on one
+  side of the game: gradient penalty (Gulrajani et al. 2017), R1 (Mescheder et al. 2018), L1, L2,
+  feature matching (Salimans et al. 2016; Wang et al. 2018), and the KL term of conditioning
+  augmentation (Zhang et al. 2017, StackGAN).
+
+Plugins register more through the ``cgp_register_losses`` hook.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+
+from cgp.core.errors import ConfigError
+from cgp.core.interfaces import Discriminator, Scores
+
+Side = Literal["generator", "discriminator"]
+
+
+def score_maps(scores: Scores) -> list[torch.Tensor]:
+    """The score tensors of a discriminator output, for losses that do not care about heads."""
+    if isinstance(scores, torch.Tensor):
+        return [scores]
+    if isinstance(scores, dict):
+        return [t for v in scores.values() for t in score_maps(v)]
+    return [t for v in scores for t in score_maps(v)]
+
+
+class AdversarialLoss(ABC):
+    """How a score is pushed towards "real" or "fake". Multi-scale lists are averaged over scales."""
+
+    name: ClassVar[str]
+
+    def real(self, scores: Scores) -> torch.Tensor:
+        """Discriminator loss for scores that should say *real*."""
+        return _mean_over_scales(scores, self._real)
+
+    def fake(self, scores: Scores) -> torch.Tensor:
+        """Discriminator loss for scores that should say *fake*."""
+        return _mean_over_scales(scores, self._fake)
+
+    def generator(self, scores: Scores) -> torch.Tensor:
+        """Generator loss for scores of its samples."""
+        return _mean_over_scales(scores, self._generator)
+
+    @abstractmethod
+    def _real(self, s: torch.Tensor) -> torch.Tensor: ...
+
+    @abstractmethod
+    def _fake(self, s: torch.Tensor) -> torch.Tensor: ...
+
+    @abstractmethod
+    def _generator(self, s: torch.Tensor) -> torch.Tensor: ...
+
+
+def _mean_over_scales(scores: Scores, fn: Any) -> torch.Tensor:
+    maps = score_maps(scores)
+    return sum(fn(s.float()) for s in maps) / len(maps)
+
+
+class NonSaturatingLoss(AdversarialLoss):
+    """BCE on logits; the generator maximises log D(G(z)) (the "non-saturating" trick)."""
+
+    name = "bce"
+
+    def _real(self, s: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-s).mean()
+
+    def _fake(self, s: torch.Tensor) -> torch.Tensor:
+        return F.softplus(s).mean()
+
+    def _generator(self, s: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-s).mean()
+
+
+class LeastSquaresLoss(AdversarialLoss):
+    """LSGAN with targets 1 (real) and 0 (fake), as the pix2pix/CycleGAN reference uses."""
+
+    name = "lsgan"
+
+    def _real(self, s: torch.Tensor) -> torch.Tensor:
+        return (s - 1).pow(2).mean()
+
+    def _fake(self, s: torch.Tensor) -> torch.Tensor:
+        return s.pow(2).mean()
+
+    def _generator(self, s: torch.Tensor) -> torch.Tensor:
+        return (s - 1).pow(2).mean()
+
+
+class HingeLoss(AdversarialLoss):
+    name = "hinge"
+
+    def _real(self, s: torch.Tensor) -> torch.Tensor:
+        return F.relu(1 - s).mean()
+
+    def _fake(self, s: torch.Tensor) -> torch.Tensor:
+        return F.relu(1 + s).mean()
+
+    def _generator(self, s: torch.Tensor) -> torch.Tensor:
+        return -s.mean()
+
+
+class WassersteinLoss(AdversarialLoss):
+    """The critic's loss; pair it with ``gradient_penalty`` (WGAN-GP) and ``trainer.n_critic`` 5."""
+
+    name = "wasserstein"
+
+    def _real(self, s: torch.Tensor) -> torch.Tensor:
+        return -s.mean()
+
+    def _fake(self, s: torch.Tensor) -> torch.Tensor:
+        return s.mean()
+
+    def _generator(self, s: torch.Tensor) -> torch.Tensor:
+        return -s.mean()
+
+
+@dataclass
+class LossInputs:
+    """The tensors of one step that a :class:`TermLoss` may read.
+
+    ``fake`` carries gradient to the generator on the generator side and is detached on the
+    discriminator side. ``cond`` is what the discriminator sees of the condition.
+    """
+
+    real: torch.Tensor | None
+    fake: torch.Tensor | None
+    cond: Any
+    discriminator: Discriminator
+    aux: dict[str, torch.Tensor] = field(default_factory=dict)
+    real_scores: Scores | None = None
+    fake_scores: Scores | None = None
+
+
+class TermLoss(ABC):
+    """A weighted term added to one side's loss. ``weight`` comes from ``objective.terms``."""
+
+    name: ClassVar[str]
+    side: ClassVar[Side]
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = float(weight)
+
+    @abstractmethod
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        """The unweighted term."""
+
+
+def _require(t: LossInputs, name: str, *fields: str) -> None:
+    for f in fields:
+        if getattr(t, f) is None:
+            raise ConfigError(f"loss term '{name}' needs '{f}' but this task's objective provides none")
+
+
+class L1Loss(TermLoss):
+    """Mean absolute error of the sample to its target (pix2pix's λ·L1)."""
+
+    name = "l1"
+    side = "generator"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        _require(t, self.name, "real", "fake")
+        return F.l1_loss(t.fake.float(), t.real.float())
+
+
+class L2Loss(TermLoss):
+    name = "l2"
+    side = "generator"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        _require(t, self.name, "real", "fake")
+        return F.mse_loss(t.fake.float(), t.real.float())
+
+
+class FeatureMatchingLoss(TermLoss):
+    """L1 between discriminator features of real and generated samples (pix2pixHD's variant)."""
+
+    name = "feature_matching"
+    side = "generator"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        _require(t, self.name, "real", "fake")
+        with torch.no_grad():
+            real_feats = t.discriminator.features(t.real, t.cond)
+        fake_feats = t.discriminator.features(t.fake, t.cond)
+        return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(fake_feats, real_feats)) / len(fake_feats)
+
+
+class KLLoss(TermLoss):
+    """KL(N(mu, sigma) || N(0, I)) of conditioning augmentation; reads ``aux['mu']``, ``aux['logvar']``."""
+
+    name = "kl"
+    side = "generator"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        if "mu" not in t.aux or "logvar" not in t.aux:
+            raise ConfigError(
+                "loss term 'kl' needs a condition with conditioning augmentation (aux 'mu' and 'logvar'); "
+                "remove 'kl' from objective.terms"
+            )
+        mu, logvar = t.aux["mu"].float(), t.aux["logvar"].float()
+        return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(dim=1).mean()
+
+
+def _score_sum(scores: Scores) -> torch.Tensor:
+    return sum(s.float().sum() for s in score_maps(scores))
+
+
+class GradientPenalty(TermLoss):
+    """WGAN-GP: (||∇D(x̂)|| - 1)² at random interpolates x̂ of real and generated samples."""
+
+    name = "gradient_penalty"
+    side = "discriminator"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        _require(t, self.name, "real", "fake")
+        real, fake = t.real.detach(), t.fake.detach()
+        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+        mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(_score_sum(t.discriminator(mixed, t.cond)), mixed, create_graph=True)
+        return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+class R1Penalty(TermLoss):
+    """R1: ½·E||∇D(x)||² on real data; the weight plays the role of γ."""
+
+    name = "r1"
+    side = "discriminator"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        _require(t, self.name, "real")
+        real = t.real.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(_score_sum(t.discriminator(real, t.cond)), real, create_graph=True)
+        return 0.5 * grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
+BUILTIN_ADVERSARIAL_LOSSES: tuple[type[AdversarialLoss], ...] = (
+    NonSaturatingLoss,
+    LeastSquaresLoss,
+    HingeLoss,
+    WassersteinLoss,
+)
+BUILTIN_TERM_LOSSES: tuple[type[TermLoss], ...] = (
+    L1Loss,
+    L2Loss,
+    FeatureMatchingLoss,
+    KLLoss,
+    GradientPenalty,
+    R1Penalty,
+)

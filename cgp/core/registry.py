@@ -1,0 +1,60 @@
+"""Name -> object tables that remember which plugin registered each entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, Iterator, TypeVar
+
+from cgp.core.errors import PluginError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    value: T
+    plugin: str
+
+
+class Registry(Generic[T]):
+    """Entries registered by plugins; a name registered twice is an error naming both plugins."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+
+    def add(self, name: str, value: T, plugin: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin '{plugin}' registered a {self.kind} without a name")
+        if name in self._entries:
+            first = self._entries[name].plugin
+            raise PluginError(
+                f"{self.kind} '{name}' is registered by both plugin '{first}' and plugin '{plugin}'; "
+                "uninstall or block one of them (CGP_DISABLE_PLUGINS)"
+            )
+        self._entries[name] = Entry(name, value, plugin)
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name].value
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise PluginError(
+                f"unknown {self.kind} '{name}' (installed: {known}); run 'cgp plugins' to see what is installed"
+            ) from None
+
+    def owner(self, name: str) -> str:
+        return self._entries[name].plugin
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def by_plugin(self, plugin: str) -> list[str]:
+        return sorted(n for n, e in self._entries.items() if e.plugin == plugin)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(self._entries.values())

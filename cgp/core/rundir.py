@@ -1,0 +1,103 @@
+"""The run directory: a self-describing record of one training run.
+
+``config.yaml`` (the resolved config), ``metrics.jsonl`` (one JSON object per logged step),
+``checkpoints/``, ``samples/``, ``eval/``. ``cgp evaluate``, ``cgp generate`` and ``cgp report``
+need nothing but its path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cgp.core.checkpoint import find_last
+from cgp.core.errors import CheckpointError
+
+
+class RunDir:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def eval(self) -> Path:
+        return self.root / "eval"
+
+    def create(self) -> None:
+        for path in (self.root, self.checkpoints, self.samples, self.eval):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def holds_run(self) -> bool:
+        return self.config_path.exists() or find_last(self.checkpoints) is not None
+
+    def write_config(self, text: str) -> None:
+        tmp = self.config_path.with_suffix(".yaml.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.config_path)
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.root.is_dir():
+            raise CheckpointError(f"run directory '{self.root}' does not exist")
+        if not self.config_path.is_file():
+            raise CheckpointError(f"'{self.root}' is not a run directory (no config.yaml); pass the folder 'cgp train' wrote")
+        data = yaml.safe_load(self.config_path.read_text())
+        if not isinstance(data, dict) or "task" not in data:
+            raise CheckpointError(f"'{self.config_path}' is not a cgp run config (no 'task' key)")
+        return data
+
+    def last_checkpoint(self) -> Path:
+        path = find_last(self.checkpoints)
+        if path is None:
+            raise CheckpointError(f"run directory '{self.root}' has no complete checkpoint yet")
+        return path
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        with self.metrics_path.open("a") as f:
+            f.write(json.dumps({k: _json_number(v) for k, v in row.items()}) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.is_file():
+            return []
+        rows = []
+        for line in self.metrics_path.read_text().splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill mid-write
+        return rows
+
+    def truncate_metrics_after(self, step: int) -> None:
+        """On resume, drop rows logged after the checkpoint, which the resumed run logs again."""
+        rows = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        tmp = self.metrics_path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, self.metrics_path)
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

@@ -1,0 +1,108 @@
+"""The :class:`Task`: what a plugin registers under a name.
+
+A task ties a config model to factories for its models, objective, datasets, sample writer,
+evaluation and inference. The trainer and the CLI know nothing else about a modality.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+from torch.utils.data import Dataset, default_collate
+
+from cgp.core.config import RunConfig, StrictModel
+from cgp.core.errors import ConfigError, PluginError
+from cgp.core.interfaces import GanModels
+from cgp.core.metrics import EvalContext
+from cgp.core.objective import ConditionalObjective, Objective, build_term_losses
+
+if TYPE_CHECKING:
+    from cgp.core.plugins import PluginHost
+
+
+class NoOptions(StrictModel):
+    """A task whose ``generate`` takes no options."""
+
+
+class Task(ABC):
+    """Subclass, set ``name``, ``description`` and ``config_model``, implement the factories.
+
+    Dataset items are dicts with at least ``x`` (a real sample) and ``cond`` (its raw condition);
+    the default collate stacks them.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    config_model: ClassVar[type[RunConfig]]
+    generate_options: ClassVar[type[StrictModel]] = NoOptions
+    """Extra ``--name value`` options that ``cgp generate`` accepts for this task."""
+
+    def __init__(self, config: RunConfig, host: PluginHost) -> None:
+        self.config = config
+        self.host = host
+
+    @classmethod
+    def validate_definition(cls) -> None:
+        """Checked at registration, so a broken task is reported with its plugin's name."""
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not name.isidentifier():
+            raise PluginError(f"task class {cls.__name__} needs a 'name' that is a Python identifier, got {name!r}")
+        model = getattr(cls, "config_model", None)
+        if not (isinstance(model, type) and issubclass(model, RunConfig)):
+            raise PluginError(f"task '{name}' needs a config_model subclassing cgp.core.config.RunConfig")
+        try:
+            model(task=name)
+        except Exception as exc:
+            raise PluginError(f"task '{name}': its default config does not validate: {exc}") from None
+
+    @classmethod
+    def default_config(cls) -> RunConfig:
+        return cls.config_model(task=cls.name)
+
+    # -- factories -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def build_models(self) -> GanModels:
+        """Fresh, randomly initialised models (the trainer seeds the RNG first)."""
+
+    def build_objective(self, models: GanModels) -> Objective:
+        """The default conditional objective from ``config.objective``; override for other games."""
+        cfg = self.config.objective
+        adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
+        terms = build_term_losses(cfg.terms, self.host.term_losses)
+        return ConditionalObjective(models, cfg, adversarial, terms)
+
+    @abstractmethod
+    def build_dataset(self, split: str) -> Dataset:
+        """The dataset for ``split`` (``train`` or ``test``), built-in data when ``data.root`` is unset."""
+
+    def collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        return default_collate(items)
+
+    @abstractmethod
+    def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
+        """Write samples for ``step`` into ``directory`` (PNG grids, WAV, MP4/GIF); return the paths."""
+
+    def evaluate(self, models: GanModels, split: str, work_dir: Path, device: torch.device) -> dict[str, float]:
+        """Run ``config.eval.metrics``; each metric returns a dict of names to numbers."""
+        context = EvalContext(task=self, models=models, split=split, work_dir=work_dir, device=device)
+        results: dict[str, float] = {}
+        for name in self.config.eval.metrics:
+            metric = self.host.metrics.get(name)
+            for key, value in metric(context).items():
+                results[key] = float(value)
+        return results
+
+    @abstractmethod
+    def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
+        """Run inference on user inputs (prompts, files, folders); return the written paths."""
+
+    def parse_generate_options(self, options: dict[str, Any]) -> StrictModel:
+        try:
+            return self.generate_options.model_validate(options)
+        except Exception as exc:
+            known = ", ".join(f"--{k}" for k in self.generate_options.model_fields) or "none"
+            raise ConfigError(f"bad option for 'cgp generate' of task '{self.name}' (options: {known}): {exc}") from None

@@ -1,0 +1,410 @@
+"""The generic adversarial trainer.
+
+Owns everything that is not modality-specific: optimizers (generator side, discriminator side),
+learning-rate schedules, n_critic, mixed precision, gradient clipping, EMA, seeding, checkpoints
+and resume, metrics logging, samples and evaluation on a schedule, NaN detection, signals, and
+data-parallel training. The task supplies models, objective, data, samples and metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from cgp.core import distributed as ddp
+from cgp.core.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    load_optimizer_state,
+    optimizer_state,
+    save_checkpoint,
+    split_prefix,
+)
+from cgp.core.config import OptimizerConfig, RunConfig
+from cgp.core.data import to_device, training_loader
+from cgp.core.ema import WeightAverage
+from cgp.core.errors import ConfigError, NonFiniteLossError, TrainingInterrupted
+from cgp.core.interfaces import GanModels
+from cgp.core.objective import Terms
+from cgp.core.progress import Progress
+from cgp.core.rundir import RunDir
+from cgp.core.schedules import lr_factor
+from cgp.core.seeding import isolated_rng, rng_state, seed_everything, set_deterministic, set_rng_state
+from cgp.core.task import Task
+
+log = logging.getLogger("cgp.train")
+
+EVAL_SEED = 12345
+"""Samples and evaluation draw from this fixed seed, so they are comparable across steps and runs."""
+
+
+def resolve_device(name: str, dist_info: ddp.DistInfo | None = None) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"trainer.device={name} but no CUDA device is available; use trainer.device=cpu")
+        if device.index is None:
+            local = dist_info.local_rank if dist_info else 0
+            device = torch.device("cuda", local)
+    elif device.type not in ("cpu", "mps"):
+        raise ConfigError(f"trainer.device={name} is not a device this trainer supports (auto, cpu, cuda, cuda:N)")
+    return device
+
+
+def make_optimizer(params: list[nn.Parameter], cfg: OptimizerConfig) -> torch.optim.Optimizer:
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    if cfg.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.betas[0], weight_decay=cfg.weight_decay)
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """No parameter gradients for ``module`` inside the block (the generator step's discriminator)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+class _StopSignal:
+    """Turns SIGINT/SIGTERM into a flag checked between steps."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = signal.Signals(signum).name
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class LoadedModels:
+    """Models restored for inference or evaluation: EMA weights when the run kept them."""
+
+    models: GanModels
+    step: int
+    used_ema: bool
+
+
+def load_models_for_inference(task: Task, checkpoint_path: Path, device: torch.device) -> LoadedModels:
+    ckpt = load_checkpoint(checkpoint_path, groups=("models", "ema"))
+    models = task.build_models()
+    models.load_state_dict(ckpt.tensors["models"])
+    used_ema = "ema" in ckpt.tensors
+    if used_ema:
+        models.generator_side().load_state_dict(ckpt.tensors["ema"])
+    models.to(device).eval()
+    return LoadedModels(models, int(ckpt.meta["step"]), used_ema)
+
+
+class Trainer:
+    """Trains one task into one run directory."""
+
+    def __init__(self, task: Task, run_dir: RunDir, host: Any, dist_info: ddp.DistInfo | None = None) -> None:
+        self.task = task
+        self.config: RunConfig = task.config
+        self.run = run_dir
+        self.host = host
+        self.dist = dist_info or ddp.DistInfo()
+        cfg = self.config.trainer
+        self.device = resolve_device(cfg.device, self.dist)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        if cfg.precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("trainer.precision=fp16 needs CUDA; use bf16 on CPU")
+        self.amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.precision]
+        self.scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+
+        set_deterministic(cfg.deterministic)
+        seed_everything(cfg.seed)  # identical initial weights on every rank
+        self.models = task.build_models().to(self.device)
+        self.objective = task.build_objective(self.models)
+        # each rank draws its own noise from here on
+        seed_everything(cfg.seed + 1_000_003 * self.dist.rank)
+        self.g_params = self.models.generator_parameters()
+        self.d_params = self.models.discriminator_parameters()
+        self.g_opt = make_optimizer(self.g_params, self.config.optim.generator)
+        self.d_opt = make_optimizer(self.d_params, self.config.optim.discriminator)
+        self.ema = (
+            WeightAverage(self.models.generator_side(), cfg.ema.decay, cfg.ema.start_step) if cfg.ema.enabled else None
+        )
+        self.step = 0
+        self.batches_consumed = 0
+        self._saved_step: int | None = None
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def eval_models(self) -> GanModels:
+        """The models used for samples and evaluation: the EMA generator side when EMA is on."""
+        if self.ema is None:
+            return self.models
+        averaged = GanModels(dict(self.ema.module["generators"]), dict(self.models.discriminators), self.ema.module["condition"])
+        return averaged
+
+    def _set_lr(self) -> None:
+        factor = lr_factor(self.config.optim.schedule, self.step, self.config.trainer.steps)
+        for opt, cfg in ((self.g_opt, self.config.optim.generator), (self.d_opt, self.config.optim.discriminator)):
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * factor
+
+    def _check_finite(self, terms: Terms) -> None:
+        values = torch.stack([t.detach().float() for t in terms.values()])
+        bad = not bool(torch.isfinite(values).all())
+        if ddp.any_across_ranks(bad, self.dist):
+            for name, value in terms.items():
+                if not math.isfinite(float(value)):
+                    raise NonFiniteLossError(name, self.step + 1, float(value))
+            raise NonFiniteLossError("(on another rank)", self.step + 1, float("nan"))
+
+    def _update(self, terms: Terms, opt: torch.optim.Optimizer, params: list[nn.Parameter]) -> None:
+        self._check_finite(terms)
+        loss = sum(terms.values())
+        opt.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(opt)
+        else:
+            loss.backward()
+        ddp.average_gradients(params, self.dist)
+        if self.config.trainer.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.config.trainer.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def state(self) -> Checkpoint:
+        g_tensors, g_meta = optimizer_state(self.g_opt)
+        d_tensors, d_meta = optimizer_state(self.d_opt)
+        rng_tensors, rng_meta = rng_state()
+        tensors = {
+            "models": self.models.state_dict(),
+            "optimizers": {**{f"generator.{k}": v for k, v in g_tensors.items()},
+                           **{f"discriminator.{k}": v for k, v in d_tensors.items()}},
+            "objective": self.objective.state_tensors(),
+            "rng": rng_tensors,
+        }
+        if self.ema is not None:
+            tensors["ema"] = self.ema.module.state_dict()
+        meta = {
+            "step": self.step,
+            "batches_consumed": self.batches_consumed,
+            "task": self.task.name,
+            "optimizers": {"generator": g_meta, "discriminator": d_meta},
+            "rng": rng_meta,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "world_size": self.dist.world_size,
+        }
+        return Checkpoint(tensors, meta)
+
+    def save(self) -> Path | None:
+        path = None
+        if self.dist.is_main:
+            path = save_checkpoint(self.run.checkpoints, self.step, self.state(), self.config.trainer.keep_checkpoints)
+            self.host.checkpoint_saved(step=self.step, path=path)
+        self._saved_step = self.step
+        ddp.barrier(self.dist)
+        return path
+
+    def restore(self, path: Path) -> None:
+        ckpt = load_checkpoint(path)
+        t, meta = ckpt.tensors, ckpt.meta
+        self.models.load_state_dict(t["models"])
+        load_optimizer_state(self.g_opt, split_prefix(t["optimizers"], "generator."), meta["optimizers"]["generator"])
+        load_optimizer_state(self.d_opt, split_prefix(t["optimizers"], "discriminator."), meta["optimizers"]["discriminator"])
+        self.objective.load_state_tensors(t.get("objective", {}))
+        if self.ema is not None:
+            if "ema" in t:
+                self.ema.module.load_state_dict(t["ema"])
+            else:
+                self.ema.module.load_state_dict(self.models.generator_side().state_dict())
+        if self.scaler is not None and meta.get("scaler"):
+            self.scaler.load_state_dict(meta["scaler"])
+        self.step = int(meta["step"])
+        self._saved_step = self.step
+        self.batches_consumed = int(meta["batches_consumed"])
+        if meta.get("world_size", 1) == self.dist.world_size:
+            set_rng_state(t["rng"], meta["rng"])
+        else:
+            log.warning("resuming with %d processes instead of %d: noise streams restart from the seed",
+                        self.dist.world_size, meta.get("world_size", 1))
+            seed_everything(self.config.trainer.seed + 7 * self.step + 1_000_003 * self.dist.rank)
+
+    # -- samples and evaluation ----------------------------------------------------------------
+
+    def write_samples(self) -> None:
+        if self.dist.is_main:
+            with isolated_rng(EVAL_SEED), torch.no_grad():
+                models = self.eval_models()
+                was_training = models.training
+                models.eval()
+                paths = self.task.write_samples(models, self.run.samples, self.step)
+                models.train(was_training)
+            self.host.samples_written(step=self.step, paths=paths)
+        ddp.barrier(self.dist)
+
+    def evaluate(self) -> dict[str, float]:
+        results: dict[str, float] = {}
+        if self.dist.is_main and self.config.eval.metrics:
+            models = self.eval_models()
+            was_training = models.training
+            models.eval()
+            with isolated_rng(EVAL_SEED), torch.no_grad():
+                results = self.task.evaluate(models, self.config.eval.split, self.run.eval, self.device)
+            models.train(was_training)
+            self.run.append_metrics({"step": self.step, **{f"eval/{k}": v for k, v in results.items()}})
+            self.host.evaluation_done(step=self.step, metrics=results)
+        ddp.barrier(self.dist)
+        return results
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def fit(self, resume_from: Path | None = None) -> str:
+        """Train to ``trainer.steps``; returns ``completed`` or ``time_budget``."""
+        cfg = self.config.trainer
+        if resume_from is not None:
+            self.restore(resume_from)
+            if self.dist.is_main:
+                self.run.truncate_metrics_after(self.step)
+            log.info("resumed from %s at step %d", resume_from, self.step)
+        ddp.broadcast_module(self.models, self.dist)
+        if self.dist.is_main:
+            self.host.train_start(run_dir=self.run.root, config=self.config, start_step=self.step)
+        dataset = self.task.build_dataset("train")
+        loader = training_loader(
+            dataset, self.task.collate, cfg.batch_size, cfg.seed, self.config.data.num_workers,
+            self.dist.rank, self.dist.world_size, self.batches_consumed, pin_memory=self.device.type == "cuda",
+        )
+        batches = iter(loader)
+        progress = Progress(cfg.steps, self.step, cfg.progress if self.dist.is_main else "off")
+        window: dict[str, float] = {}
+        window_steps = 0
+        t_start = time.monotonic()
+        t_window = time.perf_counter()
+        status = "completed"
+        self.models.train()
+        try:
+            with _StopSignal() as stop:
+                while self.step < cfg.steps:
+                    self._set_lr()
+                    # --- update D on real, generated and mismatched pairs (n_critic times) ---
+                    for i in range(cfg.n_critic):
+                        batch = to_device(next(batches), self.device)
+                        self.batches_consumed += 1
+                        last = i == cfg.n_critic - 1
+                        with self._autocast(), torch.set_grad_enabled(last):
+                            generated = self.objective.generate(batch)
+                        with self._autocast():
+                            d_terms = self.objective.discriminator_terms(batch, generated)
+                        self._update(d_terms, self.d_opt, self.d_params)
+                    # --- update G: make D call its samples real, plus reconstruction terms ---
+                    with frozen(self.models.discriminators), self._autocast():
+                        g_terms = self.objective.generator_terms(batch, generated)
+                    self._update(g_terms, self.g_opt, self.g_params)
+                    del generated
+                    ddp.broadcast_buffers(self.models, self.dist)
+                    self.step += 1
+                    if self.ema is not None:
+                        self.ema.update(self.models.generator_side(), self.step)
+
+                    # --- bookkeeping ---
+                    for name, value in {**d_terms, **g_terms}.items():
+                        window[name] = window.get(name, 0.0) + float(value.detach())
+                    window_steps += 1
+                    logged = self.step % cfg.log_every == 0 or self.step == cfg.steps
+                    shown = {k: v / window_steps for k, v in window.items()}
+                    if logged:
+                        row = ddp.mean_across_ranks(shown, self.dist)
+                        elapsed = time.perf_counter() - t_window
+                        row.update({
+                            "d_loss": sum(v for k, v in row.items() if k in d_terms),
+                            "g_loss": sum(v for k, v in row.items() if k in g_terms),
+                            "lr_g": self.g_opt.param_groups[0]["lr"],
+                            "lr_d": self.d_opt.param_groups[0]["lr"],
+                            "steps_per_sec": window_steps / elapsed if elapsed > 0 else 0.0,
+                        })
+                        if self.dist.is_main:
+                            self.run.append_metrics({"step": self.step, "time": round(time.monotonic() - t_start, 3), **row})
+                            self.host.step_end(step=self.step, metrics=row)
+                        window, window_steps, t_window = {}, 0, time.perf_counter()
+                    progress.update(self.step, shown, logged)
+
+                    if cfg.sample_every and self.step % cfg.sample_every == 0:
+                        self.write_samples()
+                    if cfg.eval_every and self.step % cfg.eval_every == 0:
+                        self.evaluate()
+                    over_budget = cfg.max_minutes is not None and time.monotonic() - t_start > cfg.max_minutes * 60
+                    stop_now = ddp.any_across_ranks(stop.received is not None or over_budget, self.dist)
+                    if stop_now or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
+                        self.save()
+                    if stop_now:
+                        if stop.received is not None:
+                            status = "interrupted"
+                            raise TrainingInterrupted(stop.received, self.step, str(self.run.root))
+                        status = "time_budget"
+                        log.info("trainer.max_minutes=%s reached at step %d; checkpoint saved", cfg.max_minutes, self.step)
+                        break
+            progress.close()
+            if status == "completed" and self.step == cfg.steps:
+                self._finish_artifacts()
+            elif status == "time_budget":
+                self._finish_artifacts()
+        except NonFiniteLossError:
+            status = "failed"
+            progress.close()
+            raise
+        except TrainingInterrupted:
+            progress.close()
+            raise
+        finally:
+            if self.dist.is_main:
+                self.host.train_end(step=self.step, status=status)
+        return status
+
+    def _finish_artifacts(self) -> None:
+        """Final checkpoint, samples and evaluation, unless the schedule just wrote them."""
+        cfg = self.config.trainer
+        if self._saved_step != self.step:
+            self.save()
+        if not (cfg.sample_every and self.step % cfg.sample_every == 0):
+            self.write_samples()
+        if not (cfg.eval_every and self.step % cfg.eval_every == 0):
+            self.evaluate()

@@ -1,0 +1,1 @@
+"""Reusable dataset readers and the built-in procedural datasets."""

@@ -1,0 +1,1 @@
+"""Network building blocks shared by plugins (no plugin imports another; they import these)."""

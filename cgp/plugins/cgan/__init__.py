@@ -1,0 +1,38 @@
+"""Built-in plugin ``cgan``: class-conditional DCGAN on procedural shapes or class folders."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from cgp import hookimpl
+
+
+@hookimpl
+def cgp_register_tasks(register: Callable[[type], None]) -> None:
+    from cgp.plugins.cgan.task import CganTask
+
+    register(CganTask)
+
+
+@hookimpl
+def cgp_register_losses(register: Callable[[type], None]) -> None:
+    from cgp.plugins.cgan.models import AuxiliaryClassifierLoss, AuxiliaryGeneratorLoss
+
+    register(AuxiliaryClassifierLoss)
+    register(AuxiliaryGeneratorLoss)
+
+
+@hookimpl
+def cgp_register_metrics(register: Callable[..., None]) -> None:
+    from cgp.plugins.cgan.judge import judge_metrics
+
+    register("class_judge", judge_metrics)
+
+
+@hookimpl
+def cgp_register_datasets(register: Callable[..., None]) -> None:
+    from cgp.datasets.class_folder import ClassImageFolder
+    from cgp.datasets.shapes import ShapesDataset
+
+    register("class_image_folder", ClassImageFolder)
+    register("shapes", ShapesDataset)

@@ -1,0 +1,132 @@
+"""The judge: a small CNN classifier trained on real data, used to score generated samples.
+
+``condition_accuracy`` asks the judge whether each generated sample shows the class it was
+conditioned on (the conditional analogue of the Inception Score's "is it recognisable"); its
+baselines are the judge's accuracy on real test images (the ceiling) and chance (1 / classes).
+``judge_frechet_distance`` is the Fréchet distance (Heusel et al. 2017, as FID) between the judge's
+penultimate features of real test images and of generated samples with the same labels.
+
+The judge is trained deterministically from a fixed seed and cached in the run's ``eval/`` folder,
+so repeated evaluations give identical numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from cgp.core.metrics import EvalContext
+from cgp.core.seeding import isolated_rng
+
+JUDGE_SEED = 2024
+JUDGE_STEPS = 600
+JUDGE_BATCH = 64
+
+
+class JudgeClassifier(nn.Module):
+    def __init__(self, num_classes: int, image_size: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(), nn.Linear(128 * 16, 128), nn.ReLU(),
+        )
+        self.head = nn.Linear(128, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+def _stack(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    n = len(dataset) if limit is None else min(limit, len(dataset))  # type: ignore[arg-type]
+    loader = DataLoader(torch.utils.data.Subset(dataset, range(n)), batch_size=256)
+    xs, ys = [], []
+    for batch in loader:
+        xs.append(batch["x"])
+        ys.append(torch.as_tensor(batch["cond"]))
+    return torch.cat(xs), torch.cat(ys)
+
+
+def train_judge(train_set: Dataset, num_classes: int, image_size: int) -> JudgeClassifier:
+    judge = JudgeClassifier(num_classes, image_size)
+    with isolated_rng(JUDGE_SEED), torch.enable_grad():
+        x, y = _stack(train_set)
+        opt = torch.optim.Adam(judge.parameters(), lr=1e-3)
+        g = torch.Generator().manual_seed(JUDGE_SEED)
+        for _ in range(JUDGE_STEPS):
+            idx = torch.randint(0, len(x), (JUDGE_BATCH,), generator=g)
+            batch = x[idx]
+            flip = torch.rand(len(idx), generator=g) < 0.5
+            batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
+            loss = F.cross_entropy(judge(batch), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return judge.eval()
+
+
+def load_or_train_judge(context: EvalContext) -> JudgeClassifier:
+    task = context.task
+    num_classes, image_size = len(task.class_names), task.config.model.image_size
+    key = {"data_root": str(task.config.data.root), "classes": task.class_names, "image_size": image_size,
+           "steps": JUDGE_STEPS, "seed": JUDGE_SEED}
+    weights, meta = context.work_dir / "judge.safetensors", context.work_dir / "judge.json"
+    judge = JudgeClassifier(num_classes, image_size)
+    if weights.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
+        judge.load_state_dict(load_file(str(weights)))
+        return judge.eval()
+    judge = train_judge(task.build_dataset("train"), num_classes, image_size)
+    context.work_dir.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in judge.state_dict().items()}, str(weights))
+    meta.write_text(json.dumps(key))
+    return judge
+
+
+@torch.no_grad()
+def _generate_like(context: EvalContext, labels: torch.Tensor) -> torch.Tensor:
+    models = context.models
+    out = []
+    for chunk in labels.split(256):
+        chunk = chunk.to(context.device)
+        cond = models.condition(chunk)
+        z = models.generator.sample_noise(len(chunk), context.device)
+        out.append(models.generator(cond, z).float().cpu())
+    return torch.cat(out)
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||mu_a - mu_b||² + Tr(Ca + Cb - 2 (Ca^½ Cb Ca^½)^½), in float64."""
+    a, b = a.double(), b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    ca, cb = torch.cov(a.T), torch.cov(b.T)
+    vals, vecs = torch.linalg.eigh(ca)
+    sqrt_ca = vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T
+    cross = torch.linalg.eigvalsh(sqrt_ca @ cb @ sqrt_ca).clamp(min=0).sqrt().sum()
+    return float((mu_a - mu_b).pow(2).sum() + ca.trace() + cb.trace() - 2 * cross)
+
+
+def judge_metrics(context: EvalContext) -> dict[str, float]:
+    """Condition accuracy with its baselines, and the judge-feature Fréchet distance."""
+    judge = load_or_train_judge(context)
+    real_x, labels = _stack(context.task.build_dataset(context.split))
+    fake_x = _generate_like(context, labels)
+    with torch.no_grad():
+        real_feats = torch.cat([judge.features(c) for c in real_x.split(256)])
+        fake_feats = torch.cat([judge.features(c) for c in fake_x.split(256)])
+        real_pred = judge.head(real_feats).argmax(1)
+        fake_pred = judge.head(fake_feats).argmax(1)
+    return {
+        "condition_accuracy": float((fake_pred == labels).float().mean()),
+        "condition_accuracy_real": float((real_pred == labels).float().mean()),
+        "condition_accuracy_chance": 1.0 / len(context.task.class_names),
+        "judge_frechet_distance": frechet_distance(real_feats, fake_feats),
+    }
+

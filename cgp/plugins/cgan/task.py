@@ -1,0 +1,151 @@
+"""The ``cgan`` task: class-conditional image generation, the platform's reference task.
+
+The seeds' CGAN / ACGAN / DCGAN row: a DCGAN generator conditioned on a class label, judged by a
+projection discriminator (joint score or split realism/match heads) or an ACGAN discriminator.
+Trained on the built-in procedural shapes, or on ``ROOT/{train,test}/<class>/`` image folders.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import torch
+from pydantic import Field
+from torch.utils.data import Dataset
+from torchvision.utils import make_grid
+
+from cgp.core.config import DataConfig, EvalConfig, ObjectiveConfig, RunConfig, StrictModel, TrainerConfig
+from cgp.core.errors import ConfigError
+from cgp.core.interfaces import GanModels
+from cgp.core.objective import Objective
+from cgp.core.task import Task
+from cgp.datasets.class_folder import ClassImageFolder, class_names
+from cgp.datasets.images import to_pil
+from cgp.datasets.shapes import SHAPE_CLASSES, ShapesDataset
+from cgp.plugins.cgan.models import (
+    AuxiliaryClassifierLoss,
+    AuxiliaryGeneratorLoss,
+    ClassConditionalDiscriminator,
+    ClassLabel,
+    ConditionalDCGANGenerator,
+)
+
+
+class CganModelConfig(StrictModel):
+    image_size: int = Field(32, description="side of the square images (a power of two >= 8)")
+    noise_dim: int = Field(64, ge=1, description="size of z")
+    embed_dim: int = Field(32, ge=1, description="size of the generator's class embedding")
+    generator_width: int = Field(64, ge=8, description="channels of the generator's last hidden layer")
+    discriminator_width: int = Field(64, ge=8, description="channels of the discriminator's first layer")
+    discriminator: Literal["projection", "acgan"] = Field(
+        "projection", description="projection (Miyato & Koyama 2018) or acgan (Odena et al. 2017)"
+    )
+    conditional_discriminator: bool = Field(True, description="false: D ignores the label (the ablation)")
+    discriminator_norm: Literal["spectral", "batch", "none"] = Field(
+        "spectral", description="spectral norm (SNGAN) or batch norm (DCGAN) in D"
+    )
+    acgan_weight: float = Field(1.0, ge=0, description="weight of ACGAN's class terms (acgan only)")
+
+
+class CganDataConfig(DataConfig):
+    train_size: int | None = Field(None, ge=1, description="built-in data: training items (default 6144)")
+
+
+class CganConfig(RunConfig):
+    trainer: TrainerConfig = Field(
+        default_factory=lambda: TrainerConfig(steps=1500, batch_size=64, sample_every=250, checkpoint_every=250),
+        description="training loop",
+    )
+    data: CganDataConfig = Field(default_factory=CganDataConfig, description="data source")
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig, description="adversarial objective")
+    model: CganModelConfig = Field(default_factory=CganModelConfig, description="networks")
+    eval: EvalConfig = Field(
+        default_factory=lambda: EvalConfig(metrics=["class_judge"], num_samples=8), description="evaluation"
+    )
+
+
+class GenerateOptions(StrictModel):
+    count: int = Field(8, ge=1, le=1024, description="images per class given")
+
+
+class CganTask(Task):
+    name = "cgan"
+    description = "class-conditional image generation (DCGAN + projection or ACGAN discriminator)"
+    config_model = CganConfig
+    generate_options = GenerateOptions
+
+    @cached_property
+    def class_names(self) -> list[str]:
+        root = self.config.data.root
+        return class_names(root) if root is not None else list(SHAPE_CLASSES)
+
+    def build_models(self) -> GanModels:
+        m, k = self.config.model, len(self.class_names)
+        generator = ConditionalDCGANGenerator(k, m.noise_dim, m.embed_dim, m.image_size, m.generator_width)
+        discriminator = ClassConditionalDiscriminator(
+            k, m.image_size, m.discriminator_width, m.discriminator, self.config.objective.heads,
+            m.conditional_discriminator, m.discriminator_norm,
+        )
+        return GanModels(generator, discriminator, ClassLabel(k))
+
+    def build_objective(self, models: GanModels) -> Objective:
+        if self.config.model.discriminator == "acgan":
+            if self.config.objective.heads == "split":
+                raise ConfigError("model.discriminator=acgan has no match head; use objective.heads=joint")
+            if self.config.objective.mismatch_negative:
+                raise ConfigError(
+                    "model.discriminator=acgan does not read the label, so it cannot judge mismatched pairs; "
+                    "set objective.mismatch_negative=false"
+                )
+        objective = super().build_objective(models)
+        if self.config.model.discriminator == "acgan":
+            w = self.config.model.acgan_weight
+            objective.d_losses.append(AuxiliaryClassifierLoss(w))  # type: ignore[attr-defined]
+            objective.g_losses.append(AuxiliaryGeneratorLoss(w))  # type: ignore[attr-defined]
+        return objective
+
+    def build_dataset(self, split: str) -> Dataset:
+        data, size = self.config.data, self.config.model.image_size
+        if data.root is None:
+            return ShapesDataset(split, size, data.train_size if split == "train" else None)
+        return ClassImageFolder(data.root, split, size, self.class_names)
+
+    def _grid(self, models: GanModels, labels: torch.Tensor, per_row: int) -> torch.Tensor:
+        device = next(models.parameters()).device
+        labels = labels.to(device)
+        z = models.generator.sample_noise(len(labels), device)
+        images = models.generator(models.condition(labels), z).float().cpu()
+        return make_grid(images, nrow=per_row, padding=2, pad_value=1.0)
+
+    def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
+        """One row per class, ``eval.num_samples`` columns, the same noise at every step."""
+        per_row = self.config.eval.num_samples
+        labels = torch.arange(len(self.class_names)).repeat_interleave(per_row)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"step_{step:08d}.png"
+        to_pil(self._grid(models, labels, per_row)).save(path)
+        return [path]
+
+    def _label(self, text: str) -> int:
+        if text in self.class_names:
+            return self.class_names.index(text)
+        if text.isdigit() and int(text) < len(self.class_names):
+            return int(text)
+        raise ConfigError(f"unknown class '{text}'; this run's classes are: {', '.join(self.class_names)}")
+
+    def generate(self, models: GanModels, inputs: list[str], output: Path, options: GenerateOptions) -> list[Path]:
+        """Inputs are class names or indices; one PNG grid per input (a folder of them for several)."""
+        labels = [self._label(text) for text in inputs]
+        single_file = len(inputs) == 1 and output.suffix.lower() in (".png", ".jpg", ".jpeg")
+        if not single_file:
+            output.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for text, label in zip(inputs, labels):
+            grid = self._grid(models, torch.full((options.count,), label), min(options.count, 8))
+            path = output if single_file else output / f"{self.class_names[label]}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            to_pil(grid).save(path)
+            paths.append(path)
+        return paths
