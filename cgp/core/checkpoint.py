@@ -113,8 +113,9 @@ def find_last(directory: Path) -> Path | None:
     """The checkpoint ``last`` names, or the newest complete one if the pointer is missing."""
     pointer = directory / LAST
     if pointer.is_file():
-        candidate = directory / pointer.read_text().strip()
-        if (candidate / "state.json").is_file():
+        name = pointer.read_text(errors="replace").strip()
+        candidate = directory / name
+        if name.startswith(PREFIX) and "/" not in name and (candidate / "state.json").is_file():
             return candidate
     complete = sorted(p for p in directory.glob(f"{PREFIX}*") if (p / "state.json").is_file())
     return complete[-1] if complete else None
@@ -127,7 +128,7 @@ def load_checkpoint(path: Path, groups: tuple[str, ...] | None = None) -> Checkp
         raise CheckpointError(f"checkpoint '{path}' is incomplete (no state.json); it cannot be loaded")
     try:
         meta = json.loads(state.read_text())
-    except json.JSONDecodeError as exc:
+    except (ValueError, OSError) as exc:
         raise CheckpointError(f"checkpoint '{state}' is corrupt: {exc}") from None
     tensors: dict[str, dict[str, torch.Tensor]] = {}
     for file in sorted(path.glob("*.safetensors")):

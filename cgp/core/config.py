@@ -138,6 +138,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+_YAML11_BOOL_WORDS = {"on", "off", "yes", "no", "y", "n"}
+
+
 def parse_override(item: str) -> tuple[list[str], Any]:
     """``a.b.c=value`` -> (["a", "b", "c"], value parsed as a YAML scalar or flow collection)."""
     if "=" not in item:
@@ -146,6 +149,8 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"--set '{item}' has an empty key part")
+    if raw.strip().lower() in _YAML11_BOOL_WORDS:
+        return key.split("."), raw.strip()  # YAML 1.1 would read 'off' as false; keep the word
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:

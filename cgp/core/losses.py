@@ -214,7 +214,13 @@ class KLLoss(TermLoss):
         return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(dim=1).mean()
 
 
+ADVERSARIAL_HEADS = ("joint", "realism", "match")
+
+
 def _score_sum(scores: Scores) -> torch.Tensor:
+    """The summed adversarial scores; auxiliary heads such as ACGAN's class logits are left out."""
+    if isinstance(scores, dict):
+        scores = [scores[k] for k in ADVERSARIAL_HEADS if k in scores]
     return sum(s.float().sum() for s in score_maps(scores))
 
 

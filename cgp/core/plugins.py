@@ -97,7 +97,7 @@ class PluginHost:
         self.datasets: Registry[Callable[..., Any]] = Registry("dataset reader")
         self.infos: dict[str, PluginInfo] = {}
         self.failures: list[PluginFailure] = []
-        self._collected = False
+        self._collected_plugins: set[str] = set()
         if os.environ.get("CGP_TRACE_PLUGINS"):
             self.pm.trace.root.setwriter(lambda msg: log.debug("pluggy: %s", msg.rstrip()))
             self.pm.enable_tracing()
@@ -107,18 +107,18 @@ class PluginHost:
 
     def register(self, plugin: object, name: str, distribution: str | None = None, version: str | None = None) -> None:
         """Register a plugin object (a module or an instance with hookimpls) under ``name``."""
+        already = self.pm.is_registered(plugin)
         try:
             self.pm.register(plugin, name=name)
             self.pm.check_pending()
         except Exception as exc:  # pluggy raises ValueError / PluginValidationError
-            if self.pm.is_registered(plugin):
+            if not already and self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
             self.failures.append(PluginFailure(name, distribution, version, _one_line(exc)))
             return
         module = getattr(plugin, "__name__", type(plugin).__module__)
         hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
         self.infos[name] = PluginInfo(name, distribution, version, module, hooks)
-        self._collected = False
 
     def load_entry_points(self) -> None:
         """Import every plugin of the ``cgp`` entry-point group, honouring the allow/block lists."""
@@ -141,10 +141,12 @@ class PluginHost:
             self.register(plugin, ep.name, dist_name, dist_version)
 
     def collect(self) -> None:
-        """Call the registration hooks, one plugin at a time so errors are attributed to it."""
-        if self._collected:
+        """Call the registration hooks of plugins not collected yet, one plugin at a time so that
+        errors are attributed to it."""
+        pending = set(self.infos) - self._collected_plugins
+        if not pending:
             return
-        self._collected = True
+        self._collected_plugins |= pending
         calls: list[tuple[str, Callable[..., None]]] = [
             ("cgp_register_tasks", self._register_task),
             ("cgp_register_losses", self._register_loss),
@@ -154,7 +156,7 @@ class PluginHost:
         for hook_name, add in calls:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 plugin_name = impl.plugin_name
-                if plugin_name not in self.infos:
+                if plugin_name not in pending:
                     continue
                 try:
                     impl.function(register=_bind_owner(add, plugin_name))

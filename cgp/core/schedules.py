@@ -15,7 +15,7 @@ def lr_factor(config: ScheduleConfig, step: int, total_steps: int) -> float:
     factor = 1.0
     if config.kind != "constant" and total_steps > 0:
         start = int(config.decay_start * total_steps)
-        span = max(1, total_steps - start)
+        span = max(1, total_steps - 1 - start)  # the last update (step total-1) gets final_factor
         progress = min(1.0, max(0.0, (step - start) / span))
         if config.kind == "linear":
             factor = 1.0 - (1.0 - config.final_factor) * progress

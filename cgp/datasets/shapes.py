@@ -53,7 +53,10 @@ def render_shape(rng: np.random.Generator, label: int, image_size: int) -> np.nd
     ss = 2 * image_size
     radius = rng.uniform(0.22, 0.38) * ss
     cx, cy = rng.uniform(radius, ss - radius, size=2)
-    mask = shape_mask(SHAPE_CLASSES[label], ss, cx, cy, radius, rng.uniform(0, 2 * np.pi))
+    kind = SHAPE_CLASSES[label]
+    # a square turned by 45 degrees is a diamond: those two only jitter around their own orientation
+    angle = rng.uniform(-0.25, 0.25) if kind in ("square", "diamond") else rng.uniform(0, 2 * np.pi)
+    mask = shape_mask(kind, ss, cx, cy, radius, angle)
     hue = rng.uniform()
     fg = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.6, 1.0), rng.uniform(0.75, 1.0)), dtype=np.float32)
     bg = np.array(

@@ -23,20 +23,27 @@ from cgp.core.metrics import EvalContext
 from cgp.core.seeding import isolated_rng
 
 JUDGE_SEED = 2024
-JUDGE_STEPS = 600
+JUDGE_STEPS = 400
 JUDGE_BATCH = 64
+JUDGE_LR = 3e-3
 
 
 class JudgeClassifier(nn.Module):
-    def __init__(self, num_classes: int, image_size: int) -> None:
+    """Three conv-BN-ReLU stages and a 64-unit penultimate layer (the Fréchet features)."""
+
+    def __init__(self, num_classes: int, width: int = 16) -> None:
         super().__init__()
+
+        def stage(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
         self.body = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
-            nn.Flatten(), nn.Linear(128 * 16, 128), nn.ReLU(),
+            *stage(3, width), nn.MaxPool2d(2),
+            *stage(width, 2 * width), nn.MaxPool2d(2),
+            *stage(2 * width, 4 * width), nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(), nn.Linear(16 * width, 64), nn.ReLU(),
         )
-        self.head = nn.Linear(128, num_classes)
+        self.head = nn.Linear(64, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -55,21 +62,22 @@ def _stack(dataset: Dataset, limit: int | None = None) -> tuple[torch.Tensor, to
     return torch.cat(xs), torch.cat(ys)
 
 
-def train_judge(train_set: Dataset, num_classes: int, image_size: int) -> JudgeClassifier:
-    judge = JudgeClassifier(num_classes, image_size)
+def train_judge(train_set: Dataset, num_classes: int) -> JudgeClassifier:
+    """Adam with a one-cycle schedule on the real training images, from a fixed seed."""
     with isolated_rng(JUDGE_SEED), torch.enable_grad():
+        judge = JudgeClassifier(num_classes)
         x, y = _stack(train_set)
-        opt = torch.optim.Adam(judge.parameters(), lr=1e-3)
+        opt = torch.optim.Adam(judge.parameters(), lr=JUDGE_LR)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=JUDGE_LR, total_steps=JUDGE_STEPS)
         g = torch.Generator().manual_seed(JUDGE_SEED)
+        judge.train()
         for _ in range(JUDGE_STEPS):
             idx = torch.randint(0, len(x), (JUDGE_BATCH,), generator=g)
-            batch = x[idx]
-            flip = torch.rand(len(idx), generator=g) < 0.5
-            batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
-            loss = F.cross_entropy(judge(batch), y[idx])
+            loss = F.cross_entropy(judge(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
+            schedule.step()
     return judge.eval()
 
 
@@ -77,13 +85,13 @@ def load_or_train_judge(context: EvalContext) -> JudgeClassifier:
     task = context.task
     num_classes, image_size = len(task.class_names), task.config.model.image_size
     key = {"data_root": str(task.config.data.root), "classes": task.class_names, "image_size": image_size,
-           "steps": JUDGE_STEPS, "seed": JUDGE_SEED}
+           "steps": JUDGE_STEPS, "seed": JUDGE_SEED, "version": 2}
     weights, meta = context.work_dir / "judge.safetensors", context.work_dir / "judge.json"
-    judge = JudgeClassifier(num_classes, image_size)
+    judge = JudgeClassifier(num_classes)
     if weights.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
         judge.load_state_dict(load_file(str(weights)))
         return judge.eval()
-    judge = train_judge(task.build_dataset("train"), num_classes, image_size)
+    judge = train_judge(task.build_dataset("train"), num_classes)
     context.work_dir.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in judge.state_dict().items()}, str(weights))
     meta.write_text(json.dumps(key))

@@ -1,0 +1,60 @@
+"""Shared helpers: run the CLI in-process or as a subprocess, and a tiny cgan configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cgp.core.cli import cli
+
+TINY = [
+    "model.image_size=16",
+    "model.generator_width=16",
+    "model.discriminator_width=16",
+    "model.noise_dim=16",
+    "model.embed_dim=8",
+    "trainer.batch_size=16",
+    "data.train_size=256",
+    "trainer.log_every=5",
+    "trainer.progress=off",
+    "trainer.device=cpu",
+]
+"""A cgan small enough that a step takes milliseconds on one CPU core."""
+
+
+def sets(*items: str) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        out += ["--set", item]
+    return out
+
+
+def run_cli(*args: str) -> "click.testing.Result":  # noqa: F821
+    """Run ``cgp ARGS`` in this process; returns click's Result (exit_code, output)."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def cgp_subprocess(*args: str, env: dict[str, str] | None = None, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "cgp", *args], capture_output=True, text=True, env=full_env, timeout=timeout, **kw
+    )
+
+
+@pytest.fixture
+def tiny_sets() -> list[str]:
+    return sets(*TINY)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,124 @@
+"""End-to-end: train the reference task, evaluate it, report it; user mistakes give one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from safetensors.torch import load_file
+
+from conftest import TINY, cgp_subprocess, run_cli, sets
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("runs") / "cgan"
+    result = run_cli(
+        "train", "--plugin", "cgan", "--run-dir", str(run_dir),
+        *sets("trainer.steps=200", "trainer.progress=off", "trainer.device=cpu", "trainer.batch_size=32",
+              "trainer.sample_every=100", "trainer.checkpoint_every=100"),
+    )
+    assert result.exit_code == 0, result.output
+    return run_dir
+
+
+def test_train_writes_the_run_directory(trained_run: Path) -> None:
+    config = yaml.safe_load((trained_run / "config.yaml").read_text())
+    assert config["task"] == "cgan" and config["trainer"]["steps"] == 200
+    rows = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if "d_real" in r]
+    assert [r["step"] for r in train_rows] == list(range(50, 201, 50))
+    assert {"d_real", "d_fake", "d_mismatch", "g_adv", "lr_g", "lr_d"} <= set(train_rows[-1])
+    last = (trained_run / "checkpoints" / "last").read_text().strip()
+    assert last == "step_00000200"
+    weights = load_file(str(trained_run / "checkpoints" / last / "models.safetensors"))
+    assert any(k.startswith("generators.main.") for k in weights)
+    assert any(k.startswith("discriminators.main.") for k in weights)
+    assert sorted(p.name for p in (trained_run / "samples").glob("*.png")) == ["step_00000100.png", "step_00000200.png"]
+
+
+def test_evaluate_reports_condition_accuracy_with_baselines_deterministically(trained_run: Path) -> None:
+    first = run_cli("evaluate", str(trained_run), "--json")
+    assert first.exit_code == 0, first.output
+    metrics = json.loads(first.output.strip().splitlines()[-1])
+    assert {"condition_accuracy", "condition_accuracy_real", "condition_accuracy_chance", "judge_frechet_distance"} <= set(metrics)
+    assert all(isinstance(v, float) for v in metrics.values())
+    assert metrics["condition_accuracy_chance"] == pytest.approx(1 / 6)
+    assert metrics["condition_accuracy_real"] > 0.8, "the judge must recognise real shapes to be a fair judge"
+    second = run_cli("evaluate", str(trained_run), "--json")
+    assert json.loads(second.output.strip().splitlines()[-1]) == metrics
+    stored = json.loads((trained_run / "eval" / "test.json").read_text())
+    assert stored["metrics"] == metrics and stored["step"] == 200
+
+
+def test_report_writes_html(trained_run: Path) -> None:
+    result = run_cli("report", str(trained_run))
+    assert result.exit_code == 0, result.output
+    html = (trained_run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 2
+
+
+def test_generate_writes_one_grid_per_class(trained_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "gen"
+    result = run_cli("generate", str(trained_run), "circle", "3", "--output", str(out), "--count", "4")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["circle.png", "cross.png"]
+    bad = cgp_subprocess("generate", str(trained_run), "hexagon", "--output", str(out))
+    assert bad.returncode == 2 and "unknown class 'hexagon'" in bad.stderr
+
+
+def _one_error_line(proc) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def test_unknown_config_key_is_one_line(tmp_path: Path) -> None:
+    proc = cgp_subprocess("train", "--plugin", "cgan", "--run-dir", str(tmp_path / "r"), "--set", "trainer.stepz=3")
+    assert "trainer.stepz" in _one_error_line(proc)
+    assert not (tmp_path / "r").exists(), "a rejected config must not create a run directory"
+
+
+def test_wrong_type_is_one_line(tmp_path: Path) -> None:
+    proc = cgp_subprocess("train", "--plugin", "cgan", "--run-dir", str(tmp_path / "r"), "--set", "trainer.steps=many")
+    line = _one_error_line(proc)
+    assert "trainer.steps" in line and "integer" in line
+
+
+def test_unknown_plugin_is_one_line(tmp_path: Path) -> None:
+    proc = cgp_subprocess("train", "--plugin", "no_such_task", "--run-dir", str(tmp_path / "r"))
+    line = _one_error_line(proc)
+    assert "no_such_task" in line and "cgp plugins" in line
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_missing_run_dir_is_one_line(tmp_path: Path, command: str) -> None:
+    proc = cgp_subprocess(command, str(tmp_path / "nowhere"))
+    assert "nowhere" in _one_error_line(proc)
+
+
+def test_existing_run_dir_is_not_overwritten(trained_run: Path) -> None:
+    before = (trained_run / "checkpoints" / "last").read_text()
+    proc = cgp_subprocess("train", "--plugin", "cgan", "--run-dir", str(trained_run), *sets(*TINY))
+    assert "--resume" in _one_error_line(proc)
+    assert (trained_run / "checkpoints" / "last").read_text() == before
+
+
+def test_config_prints_commented_defaults_and_schema() -> None:
+    result = run_cli("config", "cgan")
+    assert result.exit_code == 0
+    assert "# generator updates to train for" in result.output
+    assert yaml.safe_load(result.output)["task"] == "cgan"
+    schema = json.loads(run_cli("config", "cgan", "--schema").output)
+    assert "trainer" in schema["properties"]
+
+
+def test_python_dash_m_cgp_works() -> None:
+    proc = cgp_subprocess("plugins", "--json")
+    assert proc.returncode == 0
+    names = {p["name"]: p for p in json.loads(proc.stdout)["plugins"]}
+    assert names["cgan"]["version"] and names["cgan"]["tasks"] == ["cgan"]

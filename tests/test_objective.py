@@ -1,0 +1,294 @@
+"""The conditional GAN objective (cgp.core.objective.ConditionalObjective) with tiny modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from cgp.core.config import ObjectiveConfig
+from cgp.core.errors import ConfigError
+from cgp.core.interfaces import Discriminator, GanModels, Generator
+from cgp.core.objective import ConditionalObjective, Generated, build_term_losses
+from cgp.core.plugins import PluginHost, make_plugin_manager
+from cgp.plugins.cgan.models import ClassLabel
+
+NUM_CLASSES = 4
+DIM = 3
+
+
+@pytest.fixture(scope="module")
+def host() -> PluginHost:
+    h = make_plugin_manager()
+    h.collect()
+    assert not h.failures
+    return h
+
+
+class TinyGenerator(Generator):
+    noise_dim = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(NUM_CLASSES, DIM)
+        self.lin = nn.Linear(self.noise_dim, DIM)
+
+    def forward(self, cond: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        if z is None:
+            z = self.sample_noise(cond.shape[0], cond.device)
+        return self.lin(z) + self.embed(cond)
+
+
+class JointD(Discriminator):
+    """score = <a, x> + <embed(c), x>; records every call's inputs."""
+
+    def __init__(self, uses_condition: bool = True) -> None:
+        super().__init__()
+        self.uses_condition = uses_condition
+        self.lin = nn.Linear(DIM, 1)
+        self.embed = nn.Embedding(NUM_CLASSES, DIM)
+        self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        self.calls.append((x, cond))
+        score = self.lin(x).squeeze(1)
+        if self.uses_condition:
+            score = score + (self.embed(cond) * x).sum(1)
+        return score
+
+
+class SplitD(Discriminator):
+    """Separate parameters for the realism head and the match head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.realism = nn.Linear(DIM, 1)
+        self.match_proj = nn.Linear(DIM, DIM)
+        self.match_embed = nn.Embedding(NUM_CLASSES, DIM)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {
+            "realism": self.realism(x).squeeze(1),
+            "match": (self.match_embed(cond) * self.match_proj(x)).sum(1),
+        }
+
+
+def make_batch(n: int = 8) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return {"x": torch.randn(n, DIM, generator=g), "cond": torch.arange(n) % NUM_CLASSES}
+
+
+def make_objective(
+    host: PluginHost,
+    d: Discriminator | None = None,
+    adversarial: str = "bce",
+    **cfg: Any,
+) -> ConditionalObjective:
+    torch.manual_seed(0)
+    config = ObjectiveConfig(**cfg)
+    models = GanModels(TinyGenerator(), d if d is not None else JointD(), ClassLabel(NUM_CLASSES))
+    adv = host.adversarial_losses.get(adversarial)()
+    terms = build_term_losses(config.terms, host.term_losses)
+    return ConditionalObjective(models, config, adv, terms)
+
+
+# -- (a) joint heads -----------------------------------------------------------------------------
+
+
+def test_joint_terms_and_discriminator_calls(host: PluginHost) -> None:
+    obj = make_objective(host)
+    d: JointD = obj.models.discriminator  # type: ignore[assignment]
+    batch = make_batch()
+    generated = obj.generate(batch)
+    assert isinstance(generated, Generated)
+    assert generated.fake.shape == batch["x"].shape
+    d.calls.clear()
+    terms = obj.discriminator_terms(batch, generated)
+    assert set(terms) == {"d_real", "d_fake", "d_mismatch"}
+    assert len(d.calls) == 3
+    (x0, c0), (x1, c1), (x2, c2) = d.calls
+    c = batch["cond"]
+    assert torch.equal(x0, batch["x"]) and torch.equal(c0, c)
+    assert torch.equal(x1, generated.fake.detach()) and torch.equal(c1, c)
+    assert torch.equal(x2, batch["x"])
+    assert c2.shape == c.shape
+    assert bool((c2 != c).all()), "every mismatched condition must differ from the real one"
+    assert bool(((c2 >= 0) & (c2 < NUM_CLASSES)).all())
+
+    bce = obj.adversarial
+    with torch.no_grad():
+        assert torch.allclose(terms["d_real"], bce.real(d(batch["x"], c)))
+        assert torch.allclose(terms["d_fake"], bce.fake(d(generated.fake, c)))
+        assert torch.allclose(terms["d_mismatch"], bce.fake(d(batch["x"], c2)))
+
+    d.calls.clear()
+    g_terms = obj.generator_terms(batch, generated)
+    assert set(g_terms) == {"g_adv"}
+    assert len(d.calls) == 1 and torch.equal(d.calls[0][1], c)
+    with torch.no_grad():
+        assert torch.allclose(g_terms["g_adv"], bce.generator(d(generated.fake, c)))
+
+
+def test_mismatch_weight_scales_term(host: PluginHost) -> None:
+    batch = make_batch()
+    values = {}
+    for weight in (1.0, 0.25):
+        obj = make_objective(host, mismatch_weight=weight)
+        torch.manual_seed(1)  # the same mismatched classes in both runs
+        generated = obj.generate(batch)
+        values[weight] = float(obj.discriminator_terms(batch, generated)["d_mismatch"].detach())
+    assert values[0.25] == pytest.approx(0.25 * values[1.0], rel=1e-5)
+    obj = make_objective(host, mismatch_weight=0.0)
+    assert "d_mismatch" not in obj.discriminator_terms(batch, obj.generate(batch))
+
+
+# -- (b) switching negatives off ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fake_negative", "mismatch_negative", "expected", "calls"),
+    [
+        (False, True, {"d_real", "d_mismatch"}, 2),
+        (True, False, {"d_real", "d_fake"}, 2),
+        (False, False, {"d_real"}, 1),
+    ],
+)
+def test_negatives_can_be_switched_off(
+    host: PluginHost, fake_negative: bool, mismatch_negative: bool, expected: set[str], calls: int
+) -> None:
+    obj = make_objective(host, fake_negative=fake_negative, mismatch_negative=mismatch_negative)
+    d: JointD = obj.models.discriminator  # type: ignore[assignment]
+    batch = make_batch()
+    generated = obj.generate(batch)
+    d.calls.clear()
+    assert set(obj.discriminator_terms(batch, generated)) == expected
+    assert len(d.calls) == calls
+
+
+# -- (c) split heads ---------------------------------------------------------------------------------
+
+
+def test_split_heads_terms(host: PluginHost) -> None:
+    obj = make_objective(host, d=SplitD(), heads="split")
+    batch = make_batch()
+    generated = obj.generate(batch)
+    d_terms = obj.discriminator_terms(batch, generated)
+    assert set(d_terms) == {"d_real_realism", "d_real_match", "d_fake_realism", "d_mismatch_match"}
+    g_terms = obj.generator_terms(batch, generated)
+    assert set(g_terms) == {"g_adv_realism", "g_adv_match"}
+    bce, d = obj.adversarial, obj.models.discriminator
+    with torch.no_grad():
+        real_scores = d(batch["x"], batch["cond"])
+        assert torch.allclose(d_terms["d_real_realism"], bce.real(real_scores["realism"]))
+        assert torch.allclose(d_terms["d_real_match"], bce.real(real_scores["match"]))
+
+
+def _grads(value: torch.Tensor, params: list[nn.Parameter]) -> list[torch.Tensor]:
+    grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+
+
+def test_split_heads_gradients_reach_only_their_head(host: PluginHost) -> None:
+    d = SplitD()
+    obj = make_objective(host, d=d, heads="split")
+    batch = make_batch()
+    terms = obj.discriminator_terms(batch, obj.generate(batch))
+    realism_params = list(d.realism.parameters())
+    match_params = [*d.match_proj.parameters(), *d.match_embed.parameters()]
+
+    assert all(float(g.abs().sum()) == 0.0 for g in _grads(terms["d_mismatch_match"], realism_params))
+    assert any(float(g.abs().sum()) > 0.0 for g in _grads(terms["d_mismatch_match"], match_params))
+    assert all(float(g.abs().sum()) == 0.0 for g in _grads(terms["d_fake_realism"], match_params))
+    assert any(float(g.abs().sum()) > 0.0 for g in _grads(terms["d_fake_realism"], realism_params))
+
+
+# -- (d), (e) configuration errors -----------------------------------------------------------------
+
+
+def test_unconditional_discriminator_refuses_mismatch_negative(host: PluginHost) -> None:
+    with pytest.raises(ConfigError, match="mismatch_negative"):
+        make_objective(host, d=JointD(uses_condition=False), mismatch_negative=True)
+    obj = make_objective(host, d=JointD(uses_condition=False), mismatch_negative=False)
+    batch = make_batch()
+    assert set(obj.discriminator_terms(batch, obj.generate(batch))) == {"d_real", "d_fake"}
+
+
+def test_split_heads_with_single_score_discriminator(host: PluginHost) -> None:
+    obj = make_objective(host, d=JointD(), heads="split")
+    batch = make_batch()
+    generated = obj.generate(batch)
+    with pytest.raises(ConfigError, match="heads"):
+        obj.discriminator_terms(batch, generated)
+    with pytest.raises(ConfigError, match="heads"):
+        obj.generator_terms(batch, generated)
+
+
+def test_joint_heads_with_split_discriminator(host: PluginHost) -> None:
+    obj = make_objective(host, d=SplitD(), heads="joint")
+    batch = make_batch()
+    with pytest.raises(ConfigError, match="heads"):
+        obj.discriminator_terms(batch, obj.generate(batch))
+
+
+# -- (f) generator terms ----------------------------------------------------------------------------
+
+
+def test_no_generator_loss_raises(host: PluginHost) -> None:
+    obj = make_objective(host, gan_weight=0.0)
+    batch = make_batch()
+    with pytest.raises(ConfigError, match="gan_weight"):
+        obj.generator_terms(batch, obj.generate(batch))
+
+
+def test_l1_term_only(host: PluginHost) -> None:
+    obj = make_objective(host, gan_weight=0.0, terms={"l1": 100})
+    d: JointD = obj.models.discriminator  # type: ignore[assignment]
+    batch = make_batch()
+    generated = obj.generate(batch)
+    d.calls.clear()
+    terms = obj.generator_terms(batch, generated)
+    assert set(terms) == {"l1"}
+    assert d.calls == []  # no adversarial term, no discriminator pass
+    expected = 100 * (generated.fake - batch["x"]).abs().mean()
+    assert torch.allclose(terms["l1"], expected)
+    assert terms["l1"].requires_grad  # trains the generator
+
+
+def test_gan_weight_scales_adversarial_term(host: PluginHost) -> None:
+    batch = make_batch()
+    obj = make_objective(host, gan_weight=2.5, terms={"l1": 1})
+    generated = obj.generate(batch)
+    terms = obj.generator_terms(batch, generated)
+    assert set(terms) == {"g_adv", "l1"}
+    with torch.no_grad():
+        base = obj.adversarial.generator(obj.models.discriminator(generated.fake, batch["cond"]))
+    assert torch.allclose(terms["g_adv"], 2.5 * base)
+
+
+# -- (g) the discriminator's fake is detached --------------------------------------------------------
+
+
+def test_discriminator_terms_do_not_reach_the_generator(host: PluginHost) -> None:
+    obj = make_objective(host)
+    d: JointD = obj.models.discriminator  # type: ignore[assignment]
+    batch = make_batch()
+    generated = obj.generate(batch)
+    assert generated.fake.requires_grad
+    d.calls.clear()
+    terms = obj.discriminator_terms(batch, generated)
+    assert not d.calls[1][0].requires_grad
+    total = sum(terms.values())
+    total.backward()
+    for p in obj.models.generator_parameters():
+        assert p.grad is None or float(p.grad.abs().sum()) == 0.0
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in obj.models.discriminator_parameters())
+
+
+def test_generator_terms_reach_the_generator(host: PluginHost) -> None:
+    obj = make_objective(host)
+    batch = make_batch()
+    terms = obj.generator_terms(batch, obj.generate(batch))
+    sum(terms.values()).backward()
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in obj.models.generator_parameters())

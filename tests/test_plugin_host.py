@@ -1,0 +1,330 @@
+"""The plugin host (cgp.core.plugins): registration, failures, entry points and event hooks."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any, Callable
+
+import pytest
+
+from cgp import hookimpl
+from cgp.core.errors import PluginError
+from cgp.core.plugins import CORE_PLUGIN_NAME, PluginHost, make_plugin_manager
+from cgp.plugins.cgan.task import CganTask
+
+
+class AlphaTask(CganTask):
+    name = "alpha"
+
+
+class BetaTask(CganTask):
+    name = "beta"
+
+
+class TaskPlugin:
+    """Registers the given task classes."""
+
+    def __init__(self, *tasks: type) -> None:
+        self.tasks = tasks
+
+    @hookimpl
+    def cgp_register_tasks(self, register: Callable[[type], None]) -> None:
+        for task in self.tasks:
+            register(task)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    @hookimpl
+    def cgp_step_end(self, step: int, metrics: dict[str, float]) -> None:
+        self.calls.append(("step_end", {"step": step, "metrics": metrics}))
+
+    @hookimpl
+    def cgp_train_end(self, step: int, status: str) -> None:
+        self.calls.append(("train_end", {"step": step, "status": status}))
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CGP_PLUGINS", raising=False)
+    monkeypatch.delenv("CGP_DISABLE_PLUGINS", raising=False)
+    monkeypatch.delenv("CGP_TRACE_PLUGINS", raising=False)
+
+
+def failure_for(host: PluginHost, name: str) -> str:
+    messages = [f.message() for f in host.failures if f.name == name]
+    assert messages, f"no failure recorded for plugin '{name}': {[f.message() for f in host.failures]}"
+    return messages[0]
+
+
+# -- registration ------------------------------------------------------------------------------------
+
+
+def test_core_losses_are_registered() -> None:
+    host = make_plugin_manager()
+    host.collect()
+    assert host.failures == []
+    assert {"bce", "lsgan", "hinge", "wasserstein"} <= set(host.adversarial_losses.names())
+    assert {"l1", "l2", "kl", "r1", "gradient_penalty", "feature_matching"} <= set(host.term_losses.names())
+    assert host.adversarial_losses.owner("bce") == CORE_PLUGIN_NAME
+    assert "cgp_register_losses" in host.infos[CORE_PLUGIN_NAME].hooks
+
+
+def test_task_registration() -> None:
+    host = make_plugin_manager()
+    host.register(TaskPlugin(AlphaTask), "alpha_plugin", distribution="alpha-dist", version="1.2")
+    host.collect()
+    assert host.failures == []
+    assert "alpha" in host.tasks
+    assert host.task("alpha") is AlphaTask
+    info = host.infos["alpha_plugin"]
+    assert info.tasks == ["alpha"]
+    assert info.distribution == "alpha-dist" and info.version == "1.2"
+    assert info.hooks == ["cgp_register_tasks"]
+    assert host.tasks.owner("alpha") == "alpha_plugin"
+    # a plugin that registers exactly one task can be named instead of the task
+    assert host.task("alpha_plugin") is AlphaTask
+
+
+def test_duplicate_task_name_names_both_plugins() -> None:
+    host = make_plugin_manager()
+    host.register(TaskPlugin(AlphaTask), "first_plugin")
+    host.register(TaskPlugin(AlphaTask, BetaTask), "second_plugin")
+    host.collect()
+    assert host.tasks.owner("alpha") == "first_plugin"
+    assert [f.name for f in host.failures] == ["second_plugin"]
+    message = failure_for(host, "second_plugin")
+    assert "first_plugin" in message and "second_plugin" in message and "alpha" in message
+
+
+def test_misspelled_hook_is_a_failure_and_others_work() -> None:
+    class Misspelled:
+        @hookimpl
+        def cgp_stepend(self, step: int, metrics: dict[str, float]) -> None:
+            raise AssertionError("never called")
+
+    host = make_plugin_manager()
+    host.register(TaskPlugin(AlphaTask), "good_before")
+    bad = Misspelled()
+    host.register(bad, "misspelled")
+    host.register(TaskPlugin(BetaTask), "good_after")
+    host.collect()
+    assert "cgp_stepend" in failure_for(host, "misspelled")
+    assert [f.name for f in host.failures] == ["misspelled"]
+    assert "misspelled" not in host.infos
+    assert not host.pm.is_registered(bad)
+    assert host.task("alpha") is AlphaTask and host.task("beta") is BetaTask
+    host.step_end(step=1, metrics={})  # the misspelled impl is gone
+
+
+def test_wrong_hook_arguments_are_a_failure() -> None:
+    class WrongArgs:
+        @hookimpl
+        def cgp_step_end(self, step: int, metrics: dict[str, float], extra: int) -> None: ...
+
+    host = make_plugin_manager()
+    host.register(WrongArgs(), "wrong_args")
+    assert "wrong_args" not in host.infos
+    assert "extra" in failure_for(host, "wrong_args")
+
+
+def test_raising_registration_hook_names_the_plugin() -> None:
+    class Exploding:
+        @hookimpl
+        def cgp_register_tasks(self, register: Callable[[type], None]) -> None:
+            raise RuntimeError("kaboom")
+
+    host = make_plugin_manager()
+    host.register(Exploding(), "exploding")
+    host.register(TaskPlugin(AlphaTask), "good")
+    host.collect()
+    message = failure_for(host, "exploding")
+    assert "kaboom" in message and "cgp_register_tasks" in message
+    assert host.task("alpha") is AlphaTask
+
+
+def test_registering_a_non_task_is_a_failure() -> None:
+    class NotATask:
+        name = "not_a_task"
+
+    host = make_plugin_manager()
+    host.register(TaskPlugin(NotATask), "bogus")
+    host.register(TaskPlugin(object()), "bogus_instance")  # type: ignore[arg-type]
+    host.collect()
+    assert "Task" in failure_for(host, "bogus")
+    assert "Task" in failure_for(host, "bogus_instance")
+    assert "not_a_task" not in host.tasks
+
+
+def test_task_with_invalid_name_is_a_failure() -> None:
+    class BadName(CganTask):
+        name = "not an identifier"
+
+    host = make_plugin_manager()
+    host.register(TaskPlugin(BadName), "bad_name")
+    host.collect()
+    assert "identifier" in failure_for(host, "bad_name")
+
+
+def test_bad_loss_registration_is_a_failure() -> None:
+    class LossPlugin:
+        @hookimpl
+        def cgp_register_losses(self, register: Callable[[type], None]) -> None:
+            register(int)
+
+    host = make_plugin_manager()
+    host.register(LossPlugin(), "bad_loss")
+    host.collect()
+    assert "AdversarialLoss" in failure_for(host, "bad_loss")
+
+
+def test_unknown_task_lists_installed() -> None:
+    host = make_plugin_manager()
+    host.register(TaskPlugin(AlphaTask, BetaTask), "two_tasks")
+    host.collect()
+    with pytest.raises(PluginError, match="unknown") as info:
+        host.task("unknown")
+    assert "alpha" in str(info.value) and "beta" in str(info.value)
+
+
+def test_task_of_failed_plugin_reports_its_failure() -> None:
+    host = make_plugin_manager()
+    host.register(TaskPlugin(AlphaTask), "alpha")
+    host.register(TaskPlugin(AlphaTask), "copycat")
+    host.collect()
+    # 'copycat' is not a task; naming it reports why the plugin failed
+    with pytest.raises(PluginError, match="copycat"):
+        host.task("copycat")
+
+
+def test_same_plugin_object_under_a_second_name_keeps_the_first() -> None:
+    """LIBRARY BUG: PluginHost.register's error path calls pm.unregister(plugin) whenever the object
+    is registered at all, so a failed second registration of an already registered object (two entry
+    points naming one module, or a repeated register call) unregisters the first, healthy
+    registration while host.infos still lists it; its hooks and tasks silently disappear."""
+    host = make_plugin_manager()
+    plugin = TaskPlugin(AlphaTask)
+    host.register(plugin, "original")
+    host.register(plugin, "alias")
+    assert [f.name for f in host.failures] == ["alias"]
+    assert "original" in host.infos
+    assert host.pm.is_registered(plugin), "the failed 'alias' registration unregistered 'original'"
+    host.collect()
+    assert host.task("alpha") is AlphaTask
+
+
+def test_collect_again_after_a_later_registration() -> None:
+    """LIBRARY BUG: register() resets _collected so that collect() runs again, but collect() then
+    calls every plugin's registration hooks a second time; each entry already in the registries is
+    re-added and recorded as a failure ("registered by both plugin 'cgp.core' and plugin 'cgp.core'")."""
+    host = make_plugin_manager()
+    host.register(TaskPlugin(AlphaTask), "first")
+    host.collect()
+    assert host.failures == []
+    host.register(TaskPlugin(BetaTask), "late")
+    host.collect()
+    assert [f.message() for f in host.failures] == []
+    assert host.task("alpha") is AlphaTask and host.task("beta") is BetaTask
+    assert host.infos["late"].tasks == ["beta"]
+
+
+# -- entry points -----------------------------------------------------------------------------------
+
+
+def _fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    eps = [
+        importlib.metadata.EntryPoint(name="cgan", value="cgp.plugins.cgan", group="cgp"),
+        importlib.metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="cgp"),
+        importlib.metadata.EntryPoint(name="elsewhere", value="no_such_module_xyz", group="other"),
+    ]
+    groups: list[str] = []
+
+    def entry_points(**kw: Any) -> list[importlib.metadata.EntryPoint]:
+        groups.append(kw.get("group"))
+        return [ep for ep in eps if ep.group == kw.get("group")]
+
+    import cgp.core.plugins as plugins_module
+
+    monkeypatch.setattr(plugins_module.importlib_metadata, "entry_points", entry_points)
+    return groups
+
+
+def test_entry_points_good_and_broken(monkeypatch: pytest.MonkeyPatch) -> None:
+    groups = _fake_entry_points(monkeypatch)
+    host = make_plugin_manager()
+    host.load_entry_points()
+    host.collect()
+    assert groups == ["cgp"]
+    assert [f.name for f in host.failures] == ["broken"]
+    message = failure_for(host, "broken")
+    assert "no_such_module_xyz" in message and "import error" in message
+    assert host.task("cgan") is CganTask
+    assert host.infos["cgan"].tasks == ["cgan"]
+    assert {"acgan_d", "acgan_g"} <= set(host.infos["cgan"].losses)
+    assert "class_judge" in host.metrics
+    assert "elsewhere" not in host.infos
+
+
+def test_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_entry_points(monkeypatch)
+    monkeypatch.setenv("CGP_PLUGINS", "cgan")
+    host = make_plugin_manager()
+    host.load_entry_points()
+    host.collect()
+    assert host.failures == []
+    assert "cgan" in host.tasks
+
+
+def test_allow_list_excluding_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_entry_points(monkeypatch)
+    monkeypatch.setenv("CGP_PLUGINS", " broken , ")
+    host = make_plugin_manager()
+    host.load_entry_points()
+    host.collect()
+    assert [f.name for f in host.failures] == ["broken"]
+    assert "cgan" not in host.infos
+    with pytest.raises(PluginError):
+        host.task("cgan")
+
+
+def test_block_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_entry_points(monkeypatch)
+    monkeypatch.setenv("CGP_DISABLE_PLUGINS", "broken")
+    host = make_plugin_manager()
+    host.load_entry_points()
+    host.collect()
+    assert host.failures == []
+    assert host.task("cgan") is CganTask
+    monkeypatch.setenv("CGP_DISABLE_PLUGINS", "cgan,broken")
+    host2 = make_plugin_manager()
+    host2.load_entry_points()
+    host2.collect()
+    assert host2.failures == [] and "cgan" not in host2.tasks and "cgan" not in host2.infos
+
+
+# -- event hooks ------------------------------------------------------------------------------------
+
+
+def test_event_hooks_reach_plugins() -> None:
+    host = make_plugin_manager()
+    recorder = Recorder()
+    host.register(recorder, "recorder")
+    host.collect()
+    assert host.infos["recorder"].hooks == ["cgp_step_end", "cgp_train_end"]
+    host.step_end(step=1, metrics={"d_real": 0.5})
+    host.step_end(step=2, metrics={"d_real": 0.25})
+    host.train_end(step=2, status="completed")
+    assert recorder.calls == [
+        ("step_end", {"step": 1, "metrics": {"d_real": 0.5}}),
+        ("step_end", {"step": 2, "metrics": {"d_real": 0.25}}),
+        ("train_end", {"step": 2, "status": "completed"}),
+    ]
+
+
+def test_event_hooks_without_listeners() -> None:
+    host = make_plugin_manager()
+    host.step_end(step=1, metrics={})
+    host.train_end(step=1, status="failed")
+    assert host.failures == []
