@@ -58,3 +58,15 @@ def _quiet_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def fake_distribution(site: Path, dist_name: str, module: str, source: str, entry_name: str) -> Path:
+    """Write ``module.py`` plus a ``*.dist-info`` declaring it in the ``cgp`` entry-point group, as an
+    installed distribution would; put ``site`` on PYTHONPATH to 'install' it."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{dist_name.replace('-', '_')}-0.0.1.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.0.1\n")
+    (info / "entry_points.txt").write_text(f"[cgp]\n{entry_name} = {module}\n")
+    return site

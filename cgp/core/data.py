@@ -103,6 +103,9 @@ def training_loader(
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
+        # the loader draws a base seed when an iterator starts; a private generator keeps that draw
+        # out of the global stream, which a resumed run restores at a different moment
+        generator=torch.Generator().manual_seed(seed),
     )
 
 

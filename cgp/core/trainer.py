@@ -187,8 +187,9 @@ class Trainer:
         bad = not bool(torch.isfinite(values).all())
         if ddp.any_across_ranks(bad, self.dist):
             for name, value in terms.items():
-                if not math.isfinite(float(value)):
-                    raise NonFiniteLossError(name, self.step + 1, float(value))
+                number = float(value.detach())
+                if not math.isfinite(number):
+                    raise NonFiniteLossError(name, self.step + 1, number)
             raise NonFiniteLossError("(on another rank)", self.step + 1, float("nan"))
 
     def _update(self, terms: Terms, opt: torch.optim.Optimizer, params: list[nn.Parameter]) -> None:

@@ -1,0 +1,127 @@
+"""Trainer behaviour driven in-process: NaN detection, event hooks, EMA, precision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import cgp.plugins.cgan as cgan_plugin
+from cgp import hookimpl
+from cgp.core.checkpoint import find_last, load_checkpoint
+from cgp.core.config import resolve_config
+from cgp.core.errors import NonFiniteLossError
+from cgp.core.losses import LossInputs, TermLoss
+from cgp.core.plugins import make_plugin_manager
+from cgp.core.rundir import RunDir
+from cgp.core.trainer import Trainer
+from cgp.plugins.cgan.task import CganConfig
+from conftest import TINY
+
+
+class ExplodingTerm(TermLoss):
+    """Finite for four generator steps, then NaN."""
+
+    name = "explode"
+    side = "generator"
+    calls = 0
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        ExplodingTerm.calls += 1
+        value = t.fake.mean() * 0
+        return value + float("nan") if ExplodingTerm.calls >= 5 else value
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    @hookimpl
+    def cgp_register_losses(self, register: Any) -> None:
+        register(ExplodingTerm)
+
+    @hookimpl
+    def cgp_train_start(self, run_dir: Path, config: Any, start_step: int) -> None:
+        self.events.append(("start", start_step))
+
+    @hookimpl
+    def cgp_step_end(self, step: int, metrics: dict[str, float]) -> None:
+        self.events.append(("step", step))
+
+    @hookimpl
+    def cgp_checkpoint_saved(self, step: int, path: Path) -> None:
+        self.events.append(("checkpoint", step))
+
+    @hookimpl
+    def cgp_samples_written(self, step: int, paths: list[Path]) -> None:
+        self.events.append(("samples", step))
+
+    @hookimpl
+    def cgp_evaluation_done(self, step: int, metrics: dict[str, float]) -> None:
+        self.events.append(("eval", step))
+
+    @hookimpl
+    def cgp_train_end(self, step: int, status: str) -> None:
+        self.events.append(("end", status))
+
+
+def _trainer(tmp_path: Path, *overrides: str) -> tuple[Trainer, Recorder]:
+    host = make_plugin_manager()
+    host.register(cgan_plugin, "cgan")
+    recorder = Recorder()
+    host.register(recorder, "recorder")
+    host.collect()
+    config = resolve_config(CganConfig, "cgan", overrides=[*TINY, "eval.metrics=[]", *overrides])
+    run = RunDir(tmp_path / "run")
+    run.create()
+    task = host.task("cgan")(config, host)
+    return Trainer(task, run, host), recorder
+
+
+def test_non_finite_loss_names_the_term_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    ExplodingTerm.calls = 0
+    trainer, recorder = _trainer(tmp_path, "objective.terms={explode: 1.0}", "trainer.checkpoint_every=2",
+                                 "trainer.steps=20")
+    with pytest.raises(NonFiniteLossError, match="'explode'") as info:
+        trainer.fit()
+    assert info.value.step == 5
+    last = find_last(tmp_path / "run" / "checkpoints")
+    assert last.name == "step_00000004"
+    assert load_checkpoint(last).meta["step"] == 4
+    assert recorder.events[-1] == ("end", "failed")
+
+
+def test_event_hooks_fire_in_order(tmp_path: Path) -> None:
+    trainer, recorder = _trainer(tmp_path, "trainer.steps=10", "trainer.checkpoint_every=5", "trainer.sample_every=5",
+                                 "trainer.log_every=5")
+    assert trainer.fit() == "completed"
+    assert recorder.events == [
+        ("start", 0), ("step", 5), ("samples", 5), ("checkpoint", 5),
+        ("step", 10), ("samples", 10), ("checkpoint", 10), ("end", "completed"),
+    ]
+
+
+def test_ema_weights_are_used_for_samples_and_lag_the_live_weights(tmp_path: Path) -> None:
+    trainer, _ = _trainer(tmp_path, "trainer.steps=6", "trainer.ema.enabled=true", "trainer.ema.decay=0.9")
+    trainer.fit()
+    live = trainer.models.generator.state_dict()
+    averaged = trainer.eval_models().generator.state_dict()
+    assert trainer.eval_models().generator is not trainer.models.generator
+    assert any(not torch.equal(live[k], averaged[k]) for k in live if live[k].is_floating_point())
+    ckpt = load_checkpoint(find_last(tmp_path / "run" / "checkpoints"))
+    assert "ema" in ckpt.tensors
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path: Path) -> None:
+    trainer, _ = _trainer(tmp_path, "trainer.steps=3", "trainer.precision=bf16")
+    assert trainer.fit() == "completed"
+    assert all(torch.isfinite(p).all() for p in trainer.models.parameters())
+
+
+def test_generator_step_leaves_discriminator_gradients_untouched(tmp_path: Path) -> None:
+    trainer, _ = _trainer(tmp_path, "trainer.steps=1")
+    trainer.fit()
+    # after the generator update, D's grads are those of its own update, and no D parameter is frozen
+    assert all(p.requires_grad for p in trainer.models.discriminators.parameters())
