@@ -56,8 +56,8 @@ A run's config is built in three layers, each overriding the one before:
 
 1. the task's defaults (what `cgp config TASK` prints);
 2. the file given with `--config FILE` (YAML for `.yaml`/`.yml` and any other suffix, TOML for
-   `.toml`), deep-merged into the defaults: a mapping in the file updates the mapping it replaces
-   key by key, any other value (a list included) replaces the default. If the file has a `task`
+   `.toml`), deep-merged into the defaults: a mapping in the file is merged key by key into the
+   default mapping, any other value (a list included) replaces the default. If the file has a `task`
    key it must name the task given with `--plugin`;
 3. each `--set dotted.key=value`, in the order given. The value is parsed as YAML, so
    `--set trainer.steps=500` is an integer, `--set eval.metrics=[]` an empty list and
@@ -65,8 +65,10 @@ A run's config is built in three layers, each overriding the one before:
    `--set objective.terms.r1=10` sets one entry. The task itself is chosen with `--plugin`, never
    with `--set task=...`.
 
-Because values are YAML, the YAML 1.1 words `yes`, `no`, `on`, `off` are booleans: write
-`--set "trainer.progress='off'"` to pass the string `off`.
+The words `on`, `off`, `yes`, `no`, `y` and `n` (any case) are kept as strings rather than read
+as YAML 1.1 booleans, so `--set trainer.progress=off` selects the `off` mode; a boolean key still
+accepts them (`--set trainer.ema.enabled=yes`), as it accepts `true` and `false`. In a config
+file, YAML's own rules apply: quote `'off'` there.
 
 ```bash
 cgp train --plugin cgan --config my.yaml --set trainer.steps=3000 --set objective.heads=split

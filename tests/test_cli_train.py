@@ -122,3 +122,23 @@ def test_python_dash_m_cgp_works() -> None:
     assert proc.returncode == 0
     names = {p["name"]: p for p in json.loads(proc.stdout)["plugins"]}
     assert names["cgan"]["version"] and names["cgan"]["tasks"] == ["cgan"]
+
+
+def test_image_size_must_be_a_power_of_two() -> None:
+    from cgp.core.config import resolve_config
+    from cgp.core.errors import ConfigError
+    from cgp.plugins.cgan.task import CganConfig
+
+    with pytest.raises(ConfigError, match=r"model\.image_size.*power of two"):
+        resolve_config(CganConfig, "cgan", overrides=["model.image_size=30"])
+
+
+def test_a_run_dir_without_checkpoint_can_be_reused(tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("task: cgan\n")
+    (run_dir / "metrics.jsonl").write_text('{"step": 99}\n')
+    result = run_cli("train", "--plugin", "cgan", "--run-dir", str(run_dir),
+                     *sets(*TINY, "trainer.steps=2", "eval.metrics=[]"))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["step"] for x in (run_dir / "metrics.jsonl").read_text().splitlines()] == [2]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -328,3 +331,41 @@ def test_event_hooks_without_listeners() -> None:
     host.step_end(step=1, metrics={})
     host.train_end(step=1, status="failed")
     assert host.failures == []
+
+
+def test_same_entry_point_name_from_two_distributions_names_both(tmp_path: Path) -> None:
+    from conftest import fake_distribution
+
+    for dist in ("cgp-first", "cgp-second"):
+        site = fake_distribution(tmp_path / dist, dist, dist.replace("-", "_"), "", "samename")
+        sys.path.insert(0, str(site))
+    try:
+        importlib.invalidate_caches()
+        host = make_plugin_manager()
+        host.load_entry_points()
+    finally:
+        sys.path[:] = [p for p in sys.path if not p.startswith(str(tmp_path))]
+    assert host.infos["samename"].distribution in ("cgp-first", "cgp-second")
+    message = failure_for(host, "samename")
+    assert "already taken" in message and ("cgp-first" in message or "cgp-second" in message)
+
+
+def test_a_name_used_by_an_adversarial_loss_and_a_term_is_rejected() -> None:
+    from cgp.core.losses import TermLoss
+
+    class Bce(TermLoss):
+        name = "bce"
+        side = "generator"
+
+        def __call__(self, t: Any) -> Any:
+            return 0
+
+    class Plugin:
+        @hookimpl
+        def cgp_register_losses(self, register: Callable[[type], None]) -> None:
+            register(Bce)
+
+    host = make_plugin_manager()
+    host.register(Plugin(), "clash")
+    host.collect()
+    assert "'bce' is registered by both plugin 'cgp.core' and plugin 'clash'" in failure_for(host, "clash")

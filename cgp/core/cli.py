@@ -123,7 +123,7 @@ def train_cmd(
 ) -> None:
     """Train a task; writes config.yaml, metrics.jsonl, checkpoints/, samples/ and eval/ into the run dir."""
     from cgp.core import distributed as ddp
-    from cgp.core.config import deep_merge, dump_yaml, parse_override, resolve_config, validate_config
+    from cgp.core.config import apply_overrides, dump_yaml, resolve_config
     from cgp.core.plugins import load_plugins
     from cgp.core.rundir import RunDir
     from cgp.core.trainer import Trainer, resolve_device
@@ -160,35 +160,30 @@ def train_cmd(
         task_cls = host.task(data["task"])
         if config_file is not None:
             raise ConfigError("--config cannot change a run being resumed; use --set for the keys to change")
-        for item in overrides:
-            path, value = parse_override(item)
-            patch: dict[str, Any] = value
-            for part in reversed(path):
-                patch = {part: patch}
-            data = deep_merge(data, patch)
-        config = validate_config(task_cls.config_model, data)
+        config = apply_overrides(task_cls.config_model, data, overrides)
         resume_from = run.last_checkpoint()
     else:
         task_cls = host.task(task_name)  # type: ignore[arg-type]
         config = resolve_config(task_cls.config_model, task_cls.name, config_file, overrides)
         run = RunDir(run_dir or _default_run_dir(task_cls.name))
 
+    if not resume and run.holds_run():
+        raise CheckpointError(
+            f"run directory '{run.root}' already holds a run; pass --resume to continue it or choose another --run-dir"
+        )
     dist_info = ddp.init_distributed(resolve_device(config.trainer.device))
     try:
         if dist_info.is_main:
-            if not resume and run.holds_run():
-                raise CheckpointError(
-                    f"run directory '{run.root}' already holds a run; pass --resume to continue it or choose another --run-dir"
-                )
-            run.create()
+            run.create(fresh=not resume)
             run.write_config(dump_yaml(config))
             log.info("run directory: %s", run.root)
         ddp.barrier(dist_info)
         task = task_cls(config, host)
-        status = Trainer(task, run, host, dist_info).fit(resume_from)
+        trainer = Trainer(task, run, host, dist_info)
+        status = trainer.fit(resume_from)
         if dist_info.is_main:
-            log.info("training %s at step %d; run directory: %s", status.replace("_", " "), config.trainer.steps
-                     if status == "completed" else -1, run.root)
+            done = "completed" if status == "completed" else "stopped by trainer.max_minutes"
+            log.info("training %s at step %d; run directory: %s", done, trainer.step, run.root)
     finally:
         ddp.shutdown(dist_info)
 

@@ -215,6 +215,12 @@ def resolve_config(
                 f"config file '{file}' is for task '{from_file['task']}', not '{task_name}'; use --plugin {from_file['task']}"
             )
         data = deep_merge(data, from_file)
+    return apply_overrides(model, data, overrides)
+
+
+def apply_overrides(model: type[RunConfig], data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> RunConfig:
+    """Set each ``dotted.key=value`` in ``data`` (a config as plain data), then validate."""
+    data = deep_merge(data, {})
     for item in overrides:
         path, value = parse_override(item)
         if path == ["task"]:

@@ -33,8 +33,8 @@ class NonFiniteLossError(CgpError):
 
     def __init__(self, term: str, step: int, value: float) -> None:
         super().__init__(
-            f"loss term '{term}' is {value} at step {step}; the run stopped and the last good checkpoint "
-            "was kept (lower the learning rate, enable trainer.grad_clip, or use fp32)"
+            f"loss term '{term}' is {value} at step {step}; the run stopped without saving, so the last "
+            "checkpoint (if any) holds good weights (lower the learning rate, set trainer.grad_clip, or use fp32)"
         )
         self.term = term
         self.step = step

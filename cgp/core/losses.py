@@ -37,10 +37,14 @@ def score_maps(scores: Scores) -> list[torch.Tensor]:
     return [t for v in scores for t in score_maps(v)]
 
 
-class AdversarialLoss(ABC):
-    """How a score is pushed towards "real" or "fake". Multi-scale lists are averaged over scales."""
+class Loss(ABC):
+    """A named loss; ``objective.adversarial`` and ``objective.terms`` refer to losses by name."""
 
     name: ClassVar[str]
+
+
+class AdversarialLoss(Loss):
+    """How a score is pushed towards "real" or "fake". Multi-scale lists are averaged over scales."""
 
     def real(self, scores: Scores) -> torch.Tensor:
         """Discriminator loss for scores that should say *real*."""
@@ -144,10 +148,9 @@ class LossInputs:
     fake_scores: Scores | None = None
 
 
-class TermLoss(ABC):
+class TermLoss(Loss):
     """A weighted term added to one side's loss. ``weight`` comes from ``objective.terms``."""
 
-    name: ClassVar[str]
     side: ClassVar[Side]
 
     def __init__(self, weight: float = 1.0) -> None:

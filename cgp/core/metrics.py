@@ -18,7 +18,7 @@ class EvalContext:
     """Handed to every metric: the task (for its datasets and config), the models in eval mode, the
     split to evaluate, a folder for cached artefacts (e.g. a judge classifier) and the device.
 
-    Metrics must be deterministic: the evaluator seeds the RNG before each metric runs.
+    Metrics must be deterministic: :meth:`Task.evaluate` runs each one on a freshly seeded RNG.
     """
 
     task: Task

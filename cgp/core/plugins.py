@@ -127,11 +127,17 @@ class PluginHost:
         for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
             if ep.name in block or (allow is not None and ep.name not in allow):
                 continue
-            if ep.name in self.infos:
-                continue
             dist = getattr(ep, "dist", None)
             dist_name = dist.metadata["Name"] if dist is not None else None
             dist_version = dist.version if dist is not None else None
+            if ep.name in self.infos:
+                if self.infos[ep.name].distribution != dist_name:
+                    first = self.infos[ep.name].distribution or self.infos[ep.name].module
+                    self.failures.append(PluginFailure(
+                        ep.name, dist_name, dist_version,
+                        f"the plugin name '{ep.name}' is already taken by {first}; uninstall one of them "
+                        "or block one with CGP_DISABLE_PLUGINS"))
+                continue
             try:
                 plugin = ep.load()
             except Exception as exc:
@@ -183,6 +189,13 @@ class PluginHost:
         self.tasks.add(task_cls.name, task_cls, plugin)
 
     def _register_loss(self, loss_cls: type, plugin: str) -> None:
+        name = getattr(loss_cls, "name", None)
+        for registry in (self.adversarial_losses, self.term_losses):
+            if name in registry:
+                raise PluginError(
+                    f"loss '{name}' is registered by both plugin '{registry.owner(name)}' and plugin '{plugin}'; "
+                    "uninstall or block one of them (CGP_DISABLE_PLUGINS)"
+                )
         if isinstance(loss_cls, type) and issubclass(loss_cls, AdversarialLoss):
             self.adversarial_losses.add(loss_cls.name, loss_cls, plugin)
         elif isinstance(loss_cls, type) and issubclass(loss_cls, TermLoss):

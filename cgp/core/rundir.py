@@ -43,12 +43,17 @@ class RunDir:
     def eval(self) -> Path:
         return self.root / "eval"
 
-    def create(self) -> None:
+    def create(self, fresh: bool = True) -> None:
+        """Make the folders; a fresh run also drops metrics left by a run that never checkpointed."""
         for path in (self.root, self.checkpoints, self.samples, self.eval):
             path.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            self.metrics_path.unlink(missing_ok=True)
 
     def holds_run(self) -> bool:
-        return self.config_path.exists() or find_last(self.checkpoints) is not None
+        """True once a checkpoint exists; a folder from a run that died before its first checkpoint
+        holds nothing to lose and may be reused."""
+        return find_last(self.checkpoints) is not None
 
     def write_config(self, text: str) -> None:
         tmp = self.config_path.with_suffix(".yaml.tmp")

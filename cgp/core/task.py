@@ -18,6 +18,9 @@ from cgp.core.errors import ConfigError, PluginError
 from cgp.core.interfaces import GanModels
 from cgp.core.metrics import EvalContext
 from cgp.core.objective import ConditionalObjective, Objective, build_term_losses
+from cgp.core.seeding import isolated_rng
+
+METRIC_SEED = 4321
 
 if TYPE_CHECKING:
     from cgp.core.plugins import PluginHost
@@ -87,12 +90,19 @@ class Task(ABC):
         """Write samples for ``step`` into ``directory`` (PNG grids, WAV, MP4/GIF); return the paths."""
 
     def evaluate(self, models: GanModels, split: str, work_dir: Path, device: torch.device) -> dict[str, float]:
-        """Run ``config.eval.metrics``; each metric returns a dict of names to numbers."""
+        """Run ``config.eval.metrics``, each on the same fixed RNG seed, so that adding or removing one
+        metric does not change another's numbers; each returns a dict of names to numbers."""
         context = EvalContext(task=self, models=models, split=split, work_dir=work_dir, device=device)
         results: dict[str, float] = {}
+        owners: dict[str, str] = {}
         for name in self.config.eval.metrics:
             metric = self.host.metrics.get(name)
-            for key, value in metric(context).items():
+            with isolated_rng(METRIC_SEED):
+                values = metric(context)
+            for key, value in values.items():
+                if key in owners:
+                    raise PluginError(f"metrics '{owners[key]}' and '{name}' both report '{key}'; drop one from eval.metrics")
+                owners[key] = name
                 results[key] = float(value)
         return results
 

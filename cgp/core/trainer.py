@@ -212,10 +212,12 @@ class Trainer:
 
     # -- checkpoints ---------------------------------------------------------------------------
 
-    def state(self) -> Checkpoint:
+    def state(self, rng_states: list[tuple[dict[str, torch.Tensor], dict[str, Any]]]) -> Checkpoint:
+        """Everything a resume needs; ``rng_states`` holds every rank's RNG state, rank order."""
         g_tensors, g_meta = optimizer_state(self.g_opt)
         d_tensors, d_meta = optimizer_state(self.d_opt)
-        rng_tensors, rng_meta = rng_state()
+        rng_tensors = {f"rank{r}.{k}": v for r, (tensors, _) in enumerate(rng_states) for k, v in tensors.items()}
+        rng_meta = {f"rank{r}": meta for r, (_, meta) in enumerate(rng_states)}
         tensors = {
             "models": self.models.state_dict(),
             "optimizers": {**{f"generator.{k}": v for k, v in g_tensors.items()},
@@ -238,8 +240,10 @@ class Trainer:
 
     def save(self) -> Path | None:
         path = None
+        rng_states = ddp.gather_objects(rng_state(), self.dist)
         if self.dist.is_main:
-            path = save_checkpoint(self.run.checkpoints, self.step, self.state(), self.config.trainer.keep_checkpoints)
+            checkpoint = self.state(rng_states)
+            path = save_checkpoint(self.run.checkpoints, self.step, checkpoint, self.config.trainer.keep_checkpoints)
             self.host.checkpoint_saved(step=self.step, path=path)
         self._saved_step = self.step
         ddp.barrier(self.dist)
@@ -263,7 +267,8 @@ class Trainer:
         self._saved_step = self.step
         self.batches_consumed = int(meta["batches_consumed"])
         if meta.get("world_size", 1) == self.dist.world_size:
-            set_rng_state(t["rng"], meta["rng"])
+            prefix = f"rank{self.dist.rank}."
+            set_rng_state(split_prefix(t["rng"], prefix), meta["rng"][f"rank{self.dist.rank}"])
         else:
             log.warning("resuming with %d processes instead of %d: noise streams restart from the seed",
                         self.dist.world_size, meta.get("world_size", 1))
@@ -307,14 +312,14 @@ class Trainer:
                 self.run.truncate_metrics_after(self.step)
             log.info("resumed from %s at step %d", resume_from, self.step)
         ddp.broadcast_module(self.models, self.dist)
-        if self.dist.is_main:
-            self.host.train_start(run_dir=self.run.root, config=self.config, start_step=self.step)
         dataset = self.task.build_dataset("train")
         loader = training_loader(
             dataset, self.task.collate, cfg.batch_size, cfg.seed, self.config.data.num_workers,
             self.dist.rank, self.dist.world_size, self.batches_consumed, pin_memory=self.device.type == "cuda",
         )
         batches = iter(loader)
+        if self.dist.is_main:
+            self.host.train_start(run_dir=self.run.root, config=self.config, start_step=self.step)
         progress = Progress(cfg.steps, self.step, cfg.progress if self.dist.is_main else "off")
         window: dict[str, float] = {}
         window_steps = 0
@@ -388,11 +393,11 @@ class Trainer:
                 self._finish_artifacts()
             elif status == "time_budget":
                 self._finish_artifacts()
-        except NonFiniteLossError:
-            status = "failed"
+        except TrainingInterrupted:
             progress.close()
             raise
-        except TrainingInterrupted:
+        except BaseException:
+            status = "failed"
             progress.close()
             raise
         finally:

@@ -32,7 +32,6 @@ def cgp_register_metrics(register: Callable[..., None]) -> None:
 @hookimpl
 def cgp_register_datasets(register: Callable[..., None]) -> None:
     from cgp.datasets.class_folder import ClassImageFolder
-    from cgp.datasets.shapes import ShapesDataset
 
+    # factory(root, split, **options): ROOT/{train,test}/<class>/<image>, options image_size and classes
     register("class_image_folder", ClassImageFolder)
-    register("shapes", ShapesDataset)

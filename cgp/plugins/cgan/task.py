@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
@@ -21,7 +21,7 @@ from cgp.core.errors import ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.objective import Objective
 from cgp.core.task import Task
-from cgp.datasets.class_folder import ClassImageFolder, class_names
+from cgp.datasets.class_folder import class_names
 from cgp.datasets.images import to_pil
 from cgp.datasets.shapes import SHAPE_CLASSES, ShapesDataset
 from cgp.plugins.cgan.models import (
@@ -34,7 +34,7 @@ from cgp.plugins.cgan.models import (
 
 
 class CganModelConfig(StrictModel):
-    image_size: int = Field(32, description="side of the square images (a power of two >= 8)")
+    image_size: int = Field(32, ge=8, description="side of the square images (a power of two >= 8)")
     noise_dim: int = Field(64, ge=1, description="size of z")
     embed_dim: int = Field(32, ge=1, description="size of the generator's class embedding")
     generator_width: int = Field(64, ge=8, description="channels of the generator's last hidden layer")
@@ -48,9 +48,19 @@ class CganModelConfig(StrictModel):
     )
     acgan_weight: float = Field(1.0, ge=0, description="weight of ACGAN's class terms (acgan only)")
 
+    @field_validator("image_size")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("must be a power of two (8, 16, 32, 64, ...)")
+        return value
+
 
 class CganDataConfig(DataConfig):
     train_size: int | None = Field(None, ge=1, description="built-in data: training items (default 6144)")
+    reader: str = Field(
+        "class_image_folder", description="registered dataset reader for data.root (a plugin may add readers)"
+    )
 
 
 class CganConfig(RunConfig):
@@ -110,7 +120,8 @@ class CganTask(Task):
         data, size = self.config.data, self.config.model.image_size
         if data.root is None:
             return ShapesDataset(split, size, data.train_size if split == "train" else None)
-        return ClassImageFolder(data.root, split, size, self.class_names)
+        reader = self.host.datasets.get(data.reader)
+        return reader(data.root, split, image_size=size, classes=self.class_names)
 
     def _grid(self, models: GanModels, labels: torch.Tensor, per_row: int) -> torch.Tensor:
         device = next(models.parameters()).device
