@@ -1,7 +1,7 @@
-"""Train the reference task with several objective/discriminator settings for the same CPU budget
-and compare condition accuracy and judge Fréchet distance.
+"""Train the reference task with several objective/discriminator settings for the same number of
+steps and compare condition accuracy and judge Fréchet distance.
 
-    python benchmarks/cgan_variants.py --minutes 3 --out benchmarks/out/cgan_variants
+    python benchmarks/cgan_variants.py --steps 800 --out benchmarks/out/cgan_variants
 
 Writes ``results.json`` and ``results.md`` (a table) into ``--out``; each variant's run directory
 (with samples) is kept there too. The numbers in docs/benchmarks.md come from this script.
@@ -35,7 +35,7 @@ def run(args: list[str]) -> subprocess.CompletedProcess:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=3.0, help="training budget per variant")
+    parser.add_argument("--steps", type=int, default=800, help="generator steps per variant")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/cgan_variants"))
     parser.add_argument("--only", nargs="*", help="substrings of variant names to run")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="extra override for every variant")
@@ -46,7 +46,7 @@ def main() -> None:
         if opts.only and not any(s in name for s in opts.only):
             continue
         run_dir = opts.out / f"variant{index}"
-        sets = [f"trainer.max_minutes={opts.minutes}", "trainer.steps=100000", "trainer.progress=off",
+        sets = [f"trainer.steps={opts.steps}", "trainer.progress=off",
                 "trainer.sample_every=500", "trainer.checkpoint_every=0", *overrides, *opts.extra]
         args = ["train", "--plugin", "cgan", "--run-dir", str(run_dir)]
         for item in sets:

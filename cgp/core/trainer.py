@@ -143,7 +143,11 @@ class Trainer:
         if cfg.precision == "fp16" and self.device.type != "cuda":
             raise ConfigError("trainer.precision=fp16 needs CUDA; use bf16 on CPU")
         self.amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.precision]
-        self.scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+        # fp16: one loss scaler per side, since the two sides' gradients have unrelated magnitudes
+        self.scalers = (
+            {"generator": torch.amp.GradScaler("cuda"), "discriminator": torch.amp.GradScaler("cuda")}
+            if cfg.precision == "fp16" else None
+        )
 
         set_deterministic(cfg.deterministic)
         seed_everything(cfg.seed)  # identical initial weights on every rank
@@ -192,21 +196,22 @@ class Trainer:
                     raise NonFiniteLossError(name, self.step + 1, number)
             raise NonFiniteLossError("(on another rank)", self.step + 1, float("nan"))
 
-    def _update(self, terms: Terms, opt: torch.optim.Optimizer, params: list[nn.Parameter]) -> None:
+    def _update(self, terms: Terms, opt: torch.optim.Optimizer, params: list[nn.Parameter], side: str) -> None:
         self._check_finite(terms)
         loss = sum(terms.values())
         opt.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(opt)
+        scaler = self.scalers[side] if self.scalers is not None else None
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
         else:
             loss.backward()
         ddp.average_gradients(params, self.dist)
         if self.config.trainer.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(params, self.config.trainer.grad_clip)
-        if self.scaler is not None:
-            self.scaler.step(opt)
-            self.scaler.update()
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
         else:
             opt.step()
 
@@ -233,7 +238,7 @@ class Trainer:
             "task": self.task.name,
             "optimizers": {"generator": g_meta, "discriminator": d_meta},
             "rng": rng_meta,
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "scalers": {k: v.state_dict() for k, v in self.scalers.items()} if self.scalers is not None else None,
             "world_size": self.dist.world_size,
         }
         return Checkpoint(tensors, meta)
@@ -261,8 +266,9 @@ class Trainer:
                 self.ema.module.load_state_dict(t["ema"])
             else:
                 self.ema.module.load_state_dict(self.models.generator_side().state_dict())
-        if self.scaler is not None and meta.get("scaler"):
-            self.scaler.load_state_dict(meta["scaler"])
+        if self.scalers is not None and meta.get("scalers"):
+            for side, scaler in self.scalers.items():
+                scaler.load_state_dict(meta["scalers"][side])
         self.step = int(meta["step"])
         self._saved_step = self.step
         self.batches_consumed = int(meta["batches_consumed"])
@@ -340,11 +346,11 @@ class Trainer:
                             generated = self.objective.generate(batch)
                         with self._autocast():
                             d_terms = self.objective.discriminator_terms(batch, generated)
-                        self._update(d_terms, self.d_opt, self.d_params)
+                        self._update(d_terms, self.d_opt, self.d_params, "discriminator")
                     # --- update G: make D call its samples real, plus reconstruction terms ---
                     with frozen(self.models.discriminators), self._autocast():
                         g_terms = self.objective.generator_terms(batch, generated)
-                    self._update(g_terms, self.g_opt, self.g_params)
+                    self._update(g_terms, self.g_opt, self.g_params, "generator")
                     del generated
                     ddp.broadcast_buffers(self.models, self.dist)
                     self.step += 1
