@@ -31,3 +31,7 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check cgp tests benchmarks docs examples
+	$(VENV)/bin/ruff format --check cgp tests benchmarks docs examples

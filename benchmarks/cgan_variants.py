@@ -19,8 +19,11 @@ from pathlib import Path
 VARIANTS: dict[str, list[str]] = {
     "bce, projection D (joint), mismatch negatives": [],
     "hinge, projection D (joint), TTUR": [
-        "objective.adversarial=hinge", "optim.generator.lr=0.0001", "optim.discriminator.lr=0.0004",
-        "optim.generator.betas=[0.0,0.9]", "optim.discriminator.betas=[0.0,0.9]",
+        "objective.adversarial=hinge",
+        "optim.generator.lr=0.0001",
+        "optim.discriminator.lr=0.0004",
+        "optim.generator.betas=[0.0,0.9]",
+        "optim.discriminator.betas=[0.0,0.9]",
     ],
     "bce, projection D (split heads)": ["objective.heads=split"],
     "bce, no mismatch negatives": ["objective.mismatch_negative=false"],
@@ -46,8 +49,14 @@ def main() -> None:
         if opts.only and not any(s in name for s in opts.only):
             continue
         run_dir = opts.out / f"variant{index}"
-        sets = [f"trainer.steps={opts.steps}", "trainer.progress=off",
-                "trainer.sample_every=500", "trainer.checkpoint_every=0", *overrides, *opts.extra]
+        sets = [
+            f"trainer.steps={opts.steps}",
+            "trainer.progress=off",
+            "trainer.sample_every=500",
+            "trainer.checkpoint_every=0",
+            *overrides,
+            *opts.extra,
+        ]
         args = ["train", "--plugin", "cgan", "--run-dir", str(run_dir)]
         for item in sets:
             args += ["--set", item]

@@ -34,8 +34,12 @@ def plain_loop(config: CganConfig, task: object, steps: int) -> float:
     g, d, cond = models.generator, models.discriminator, models.condition
     g_opt = torch.optim.Adam(models.generator_parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(models.discriminator_parameters(), lr=2e-4, betas=(0.5, 0.999))
-    loader = DataLoader(task.build_dataset("train"), batch_size=config.trainer.batch_size, shuffle=True,  # type: ignore[attr-defined]
-                        drop_last=True)
+    loader = DataLoader(
+        task.build_dataset("train"),
+        batch_size=config.trainer.batch_size,
+        shuffle=True,  # type: ignore[attr-defined]
+        drop_last=True,
+    )
     batches = iter(loader)
     start = None
     for step in range(steps + 5):
@@ -50,8 +54,7 @@ def plain_loop(config: CganConfig, task: object, steps: int) -> float:
         fake = g(y, g.sample_noise(len(y), "cpu"))
         # update D on real, fake and mismatched pairs
         wrong = cond.mismatch(y)
-        d_loss = (F.softplus(-d(x, y)).mean() + F.softplus(d(fake.detach(), y)).mean()
-                  + F.softplus(d(x, wrong)).mean())
+        d_loss = F.softplus(-d(x, y)).mean() + F.softplus(d(fake.detach(), y)).mean() + F.softplus(d(x, wrong)).mean()
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
@@ -86,10 +89,18 @@ def main() -> None:
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
     host = load_plugins()
-    config = resolve_config(CganConfig, "cgan", overrides=[
-        "trainer.device=cpu", "trainer.progress=off", "trainer.log_every=5", "trainer.sample_every=0",
-        "trainer.checkpoint_every=0", "eval.metrics=[]",
-    ])
+    config = resolve_config(
+        CganConfig,
+        "cgan",
+        overrides=[
+            "trainer.device=cpu",
+            "trainer.progress=off",
+            "trainer.log_every=5",
+            "trainer.sample_every=0",
+            "trainer.checkpoint_every=0",
+            "eval.metrics=[]",
+        ],
+    )
     task = host.task("cgan")(config, host)
     results = {"plain": [], "cgp": []}
     for _ in range(opts.repeats):
@@ -97,9 +108,13 @@ def main() -> None:
         results["cgp"].append(cgp_loop(config, host, opts.steps))
     best = {k: max(v) for k, v in results.items()}
     summary = {
-        "threads": opts.threads, "steps": opts.steps, "batch_size": config.trainer.batch_size,
-        "plain_steps_per_sec": round(best["plain"], 3), "cgp_steps_per_sec": round(best["cgp"], 3),
-        "overhead_percent": round(100 * (best["plain"] / best["cgp"] - 1), 1), "all": results,
+        "threads": opts.threads,
+        "steps": opts.steps,
+        "batch_size": config.trainer.batch_size,
+        "plain_steps_per_sec": round(best["plain"], 3),
+        "cgp_steps_per_sec": round(best["cgp"], 3),
+        "overhead_percent": round(100 * (best["plain"] / best["cgp"] - 1), 1),
+        "all": results,
     }
     print(json.dumps(summary, indent=2))
 

@@ -258,11 +258,7 @@ def _task_section(task_cls: type, shared_rows: dict[str, Row]) -> str:
     config = task_cls.default_config()
     task_rows = [r for r in rows(config) if r.key != "task"]
     own = [r for r in task_rows if r.key not in shared_rows or r.type != shared_rows[r.key].type]
-    changed = [
-        (r, shared_rows[r.key])
-        for r in task_rows
-        if r not in own and r.default != shared_rows[r.key].default
-    ]
+    changed = [(r, shared_rows[r.key]) for r in task_rows if r not in own and r.default != shared_rows[r.key].default]
     model = task_cls.config_model
     out = [f"## Task `{task_cls.name}`\n"]
     if task_cls.description:

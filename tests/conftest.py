@@ -34,12 +34,14 @@ def sets(*items: str) -> list[str]:
     return out
 
 
-def run_cli(*args: str) -> "click.testing.Result":  # noqa: F821
+def run_cli(*args: str) -> click.testing.Result:  # noqa: F821
     """Run ``cgp ARGS`` in this process; returns click's Result (exit_code, output)."""
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def cgp_subprocess(*args: str, env: dict[str, str] | None = None, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+def cgp_subprocess(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, **kw
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "cgp", *args], capture_output=True, text=True, env=full_env, timeout=timeout, **kw

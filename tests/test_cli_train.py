@@ -16,9 +16,19 @@ from conftest import TINY, cgp_subprocess, run_cli, sets
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "cgan"
     result = run_cli(
-        "train", "--plugin", "cgan", "--run-dir", str(run_dir),
-        *sets("trainer.steps=200", "trainer.progress=off", "trainer.device=cpu", "trainer.batch_size=32",
-              "trainer.sample_every=100", "trainer.checkpoint_every=100"),
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(run_dir),
+        *sets(
+            "trainer.steps=200",
+            "trainer.progress=off",
+            "trainer.device=cpu",
+            "trainer.batch_size=32",
+            "trainer.sample_every=100",
+            "trainer.checkpoint_every=100",
+        ),
     )
     assert result.exit_code == 0, result.output
     return run_dir
@@ -43,7 +53,12 @@ def test_evaluate_reports_condition_accuracy_with_baselines_deterministically(tr
     first = run_cli("evaluate", str(trained_run), "--json")
     assert first.exit_code == 0, first.output
     metrics = json.loads(first.output.strip().splitlines()[-1])
-    assert {"condition_accuracy", "condition_accuracy_real", "condition_accuracy_chance", "judge_frechet_distance"} <= set(metrics)
+    assert {
+        "condition_accuracy",
+        "condition_accuracy_real",
+        "condition_accuracy_chance",
+        "judge_frechet_distance",
+    } <= set(metrics)
     assert all(isinstance(v, float) for v in metrics.values())
     assert metrics["condition_accuracy_chance"] == pytest.approx(1 / 6)
     assert metrics["condition_accuracy_real"] > 0.8, "the judge must recognise real shapes to be a fair judge"
@@ -138,7 +153,8 @@ def test_a_run_dir_without_checkpoint_can_be_reused(tmp_path: Path) -> None:
     run_dir.mkdir()
     (run_dir / "config.yaml").write_text("task: cgan\n")
     (run_dir / "metrics.jsonl").write_text('{"step": 99}\n')
-    result = run_cli("train", "--plugin", "cgan", "--run-dir", str(run_dir),
-                     *sets(*TINY, "trainer.steps=2", "eval.metrics=[]"))
+    result = run_cli(
+        "train", "--plugin", "cgan", "--run-dir", str(run_dir), *sets(*TINY, "trainer.steps=2", "eval.metrics=[]")
+    )
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["step"] for x in (run_dir / "metrics.jsonl").read_text().splitlines()] == [2]

@@ -31,10 +31,7 @@ def test_defaults() -> None:
 def test_yaml_file_overrides(tmp_path: Path) -> None:
     f = tmp_path / "run.yaml"
     f.write_text(
-        "task: cgan\n"
-        "trainer:\n  steps: 7\n  seed: 3\n"
-        "model:\n  discriminator: acgan\n"
-        "objective:\n  terms: {r1: 10}\n"
+        "task: cgan\ntrainer:\n  steps: 7\n  seed: 3\nmodel:\n  discriminator: acgan\nobjective:\n  terms: {r1: 10}\n"
     )
     cfg = resolve_config(CganConfig, TASK, file=f)
     assert cfg.trainer.steps == 7 and cfg.trainer.seed == 3

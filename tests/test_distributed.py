@@ -14,9 +14,16 @@ from conftest import TINY, cgp_subprocess, sets
 def test_two_process_run_completes_and_its_checkpoint_loads(tmp_path: Path) -> None:
     run_dir = tmp_path / "ddp"
     proc = cgp_subprocess(
-        "train", "--plugin", "cgan", "--run-dir", str(run_dir), "--nproc", "2",
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(run_dir),
+        "--nproc",
+        "2",
         *sets(*TINY, "trainer.steps=6", "trainer.log_every=3", "eval.metrics=[]"),
-        env={"OMP_NUM_THREADS": "1"}, timeout=300,
+        env={"OMP_NUM_THREADS": "1"},
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = load_checkpoint(find_last(run_dir / "checkpoints"))
@@ -36,14 +43,24 @@ def test_two_process_kill_and_resume_is_bit_identical(tmp_path: Path) -> None:
     from conftest import fake_distribution
     from test_resume import KILLER
 
-    common = ["--nproc", "2", *sets(*TINY, "trainer.steps=8", "trainer.checkpoint_every=4", "trainer.sample_every=0",
-                                    "eval.metrics=[]")]
+    common = [
+        "--nproc",
+        "2",
+        *sets(*TINY, "trainer.steps=8", "trainer.checkpoint_every=4", "trainer.sample_every=0", "eval.metrics=[]"),
+    ]
     env = {"OMP_NUM_THREADS": "1"}
     straight = cgp_subprocess("train", "--plugin", "cgan", "--run-dir", str(tmp_path / "a"), *common, env=env)
     assert straight.returncode == 0, straight.stderr[-3000:]
     site = fake_distribution(tmp_path / "site", "cgp-test-killer", "cgp_test_killer", KILLER, "killer")
-    killed = cgp_subprocess("train", "--plugin", "cgan", "--run-dir", str(tmp_path / "b"), *common,
-                            env={**env, "PYTHONPATH": str(site), "CGP_TEST_KILL_AT_STEP": "4"})
+    killed = cgp_subprocess(
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(tmp_path / "b"),
+        *common,
+        env={**env, "PYTHONPATH": str(site), "CGP_TEST_KILL_AT_STEP": "4"},
+    )
     assert killed.returncode != 0
     assert find_last(tmp_path / "b" / "checkpoints").name == "step_00000004"
     resumed = cgp_subprocess("train", "--resume", "--run-dir", str(tmp_path / "b"), "--nproc", "2", env=env)

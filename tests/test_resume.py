@@ -36,8 +36,10 @@ KILLER = textwrap.dedent(
 def _final_tensors(run_dir: Path) -> dict[str, torch.Tensor]:
     ckpt = find_last(run_dir / "checkpoints")
     assert ckpt is not None
-    return {**load_file(str(ckpt / "models.safetensors")), **{
-        f"opt.{k}": v for k, v in load_file(str(ckpt / "optimizers.safetensors")).items()}}
+    return {
+        **load_file(str(ckpt / "models.safetensors")),
+        **{f"opt.{k}": v for k, v in load_file(str(ckpt / "optimizers.safetensors")).items()},
+    }
 
 
 def _assert_bit_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
@@ -50,8 +52,14 @@ def _assert_bit_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]
     "extra",
     [
         [],
-        ["trainer.n_critic=2", "trainer.ema.enabled=true", "data.num_workers=2", "objective.heads=split",
-         "optim.schedule.kind=linear", "objective.terms={r1: 1.0}"],
+        [
+            "trainer.n_critic=2",
+            "trainer.ema.enabled=true",
+            "data.num_workers=2",
+            "objective.heads=split",
+            "optim.schedule.kind=linear",
+            "objective.terms={r1: 1.0}",
+        ],
     ],
     ids=["defaults", "ncritic-ema-workers-split-linear-r1"],
 )
@@ -105,13 +113,23 @@ def test_sigkill_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path:
     run_dir = tmp_path / "run"
     driver = tmp_path / "driver.py"
     driver.write_text(SLOW_WRITER)
-    args = ["train", "--plugin", "cgan", "--run-dir", str(run_dir),
-            *sets(*TINY, "trainer.steps=100000", "trainer.checkpoint_every=1", "trainer.sample_every=0")]
+    args = [
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(run_dir),
+        *sets(*TINY, "trainer.steps=100000", "trainer.checkpoint_every=1", "trainer.sample_every=0"),
+    ]
     rng = random.Random(0)
     task = CganTask(resolve_config(CganConfig, "cgan", overrides=TINY), host=None)  # type: ignore[arg-type]
     steps_seen = []
     for attempt in range(4):
-        cmd = [sys.executable, str(driver), *(args if attempt == 0 else ["train", "--resume", "--run-dir", str(run_dir)])]
+        cmd = [
+            sys.executable,
+            str(driver),
+            *(args if attempt == 0 else ["train", "--resume", "--run-dir", str(run_dir)]),
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while find_last(run_dir / "checkpoints") is None or (
@@ -133,8 +151,17 @@ def test_sigkill_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path:
 
 def test_sigterm_saves_and_says_how_to_resume(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "cgp", "train", "--plugin", "cgan", "--run-dir", str(run_dir),
-           *sets(*TINY, "trainer.steps=100000", "trainer.checkpoint_every=0", "trainer.sample_every=0")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cgp",
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(run_dir),
+        *sets(*TINY, "trainer.steps=100000", "trainer.checkpoint_every=0", "trainer.sample_every=0"),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (run_dir / "metrics.jsonl").exists():
@@ -150,8 +177,14 @@ def test_sigterm_saves_and_says_how_to_resume(tmp_path: Path) -> None:
 
 def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    proc = cgp_subprocess("train", "--plugin", "cgan", "--run-dir", str(run_dir),
-                          *sets(*TINY, "trainer.steps=100000", "trainer.max_minutes=0.001", "eval.metrics=[]"))
+    proc = cgp_subprocess(
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(run_dir),
+        *sets(*TINY, "trainer.steps=100000", "trainer.max_minutes=0.001", "eval.metrics=[]"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "max_minutes" in proc.stderr
     step = load_checkpoint(find_last(run_dir / "checkpoints")).meta["step"]

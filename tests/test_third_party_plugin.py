@@ -22,9 +22,22 @@ def sine_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(repo_root() / "examples" / "cgp-sine-plugin", source)
     site = work / "site"
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(site), str(source)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     return site
@@ -43,8 +56,15 @@ def test_installed_plugin_is_listed_with_its_distribution(sine_site: Path) -> No
 def test_installed_plugin_trains_and_evaluates(sine_site: Path, tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(sine_site)}
     run_dir = tmp_path / "sine"
-    proc = cgp_subprocess("train", "--plugin", "sine", "--run-dir", str(run_dir),
-                          *sets("trainer.steps=30", "trainer.progress=off"), env=env)
+    proc = cgp_subprocess(
+        "train",
+        "--plugin",
+        "sine",
+        "--run-dir",
+        str(run_dir),
+        *sets("trainer.steps=30", "trainer.progress=off"),
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (run_dir / "checkpoints" / "last").read_text().strip() == "step_00000030"
     assert (run_dir / "samples" / "step_00000030.json").is_file()
@@ -54,8 +74,9 @@ def test_installed_plugin_trains_and_evaluates(sine_site: Path, tmp_path: Path) 
 
 
 def test_broken_plugin_is_reported_and_the_rest_work(tmp_path: Path) -> None:
-    site = fake_distribution(tmp_path / "site", "cgp-broken", "cgp_broken_plugin",
-                             "raise RuntimeError('boom at import')\n", "broken")
+    site = fake_distribution(
+        tmp_path / "site", "cgp-broken", "cgp_broken_plugin", "raise RuntimeError('boom at import')\n", "broken"
+    )
     env = {"PYTHONPATH": str(site)}
     listed = cgp_subprocess("plugins", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
@@ -65,7 +86,10 @@ def test_broken_plugin_is_reported_and_the_rest_work(tmp_path: Path) -> None:
     assert "boom at import" in failed["broken"]["error"]
     assert "cgan" in {p["name"] for p in data["plugins"]}
     human = cgp_subprocess("plugins", env=env)
-    assert "FAILED plugin 'broken' (distribution cgp-broken 0.0.1) failed: import error: RuntimeError: boom at import" in human.stderr
+    assert (
+        "FAILED plugin 'broken' (distribution cgp-broken 0.0.1) failed: import error: RuntimeError: boom at import"
+        in human.stderr
+    )
     config = cgp_subprocess("config", "cgan", env=env)
     assert config.returncode == 0 and "task: cgan" in config.stdout
     blocked = cgp_subprocess("plugins", "--json", env={**env, "CGP_DISABLE_PLUGINS": "broken"})
@@ -73,7 +97,11 @@ def test_broken_plugin_is_reported_and_the_rest_work(tmp_path: Path) -> None:
 
 
 def test_using_a_broken_plugin_names_it(tmp_path: Path) -> None:
-    site = fake_distribution(tmp_path / "site", "cgp-broken", "cgp_broken_plugin", "import no_such_dependency\n", "broken")
-    proc = cgp_subprocess("train", "--plugin", "broken", "--run-dir", str(tmp_path / "r"), env={"PYTHONPATH": str(site)})
+    site = fake_distribution(
+        tmp_path / "site", "cgp-broken", "cgp_broken_plugin", "import no_such_dependency\n", "broken"
+    )
+    proc = cgp_subprocess(
+        "train", "--plugin", "broken", "--run-dir", str(tmp_path / "r"), env={"PYTHONPATH": str(site)}
+    )
     assert proc.returncode == 2
     assert "plugin 'broken'" in proc.stderr and "no_such_dependency" in proc.stderr

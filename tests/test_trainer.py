@@ -82,8 +82,9 @@ def _trainer(tmp_path: Path, *overrides: str) -> tuple[Trainer, Recorder]:
 
 def test_non_finite_loss_names_the_term_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
     ExplodingTerm.calls = 0
-    trainer, recorder = _trainer(tmp_path, "objective.terms={explode: 1.0}", "trainer.checkpoint_every=2",
-                                 "trainer.steps=20")
+    trainer, recorder = _trainer(
+        tmp_path, "objective.terms={explode: 1.0}", "trainer.checkpoint_every=2", "trainer.steps=20"
+    )
     with pytest.raises(NonFiniteLossError, match="'explode'") as info:
         trainer.fit()
     assert info.value.step == 5
@@ -94,12 +95,19 @@ def test_non_finite_loss_names_the_term_and_keeps_the_last_good_checkpoint(tmp_p
 
 
 def test_event_hooks_fire_in_order(tmp_path: Path) -> None:
-    trainer, recorder = _trainer(tmp_path, "trainer.steps=10", "trainer.checkpoint_every=5", "trainer.sample_every=5",
-                                 "trainer.log_every=5")
+    trainer, recorder = _trainer(
+        tmp_path, "trainer.steps=10", "trainer.checkpoint_every=5", "trainer.sample_every=5", "trainer.log_every=5"
+    )
     assert trainer.fit() == "completed"
     assert recorder.events == [
-        ("start", 0), ("step", 5), ("samples", 5), ("checkpoint", 5),
-        ("step", 10), ("samples", 10), ("checkpoint", 10), ("end", "completed"),
+        ("start", 0),
+        ("step", 5),
+        ("samples", 5),
+        ("checkpoint", 5),
+        ("step", 10),
+        ("samples", 10),
+        ("checkpoint", 10),
+        ("end", "completed"),
     ]
 
 

@@ -130,7 +130,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         else:
             data = yaml.safe_load(path.read_text())
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file '{path}' is not valid {path.suffix.lstrip('.') or 'YAML'}: {' '.join(str(exc).split())}")
+        kind = path.suffix.lstrip(".").upper() if path.suffix == ".toml" else "YAML"
+        raise ConfigError(f"config file '{path}' is not valid {kind}: {' '.join(str(exc).split())}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -165,7 +166,9 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"config key '{'.'.join(path[: i + 1])}' is a value, not a section; cannot set '{'.'.join(path)}'")
+            raise ConfigError(
+                f"config key '{'.'.join(path[: i + 1])}' is a value, not a section; cannot set '{'.'.join(path)}'"
+            )
         node = child
     node[path[-1]] = value
 
@@ -211,9 +214,8 @@ def resolve_config(
     if file is not None:
         from_file = read_config_file(file)
         if from_file.get("task", task_name) != task_name:
-            raise ConfigError(
-                f"config file '{file}' is for task '{from_file['task']}', not '{task_name}'; use --plugin {from_file['task']}"
-            )
+            other = from_file["task"]
+            raise ConfigError(f"config file '{file}' is for task '{other}', not '{task_name}'; use --plugin {other}")
         data = deep_merge(data, from_file)
     return apply_overrides(model, data, overrides)
 

@@ -8,7 +8,8 @@ pairs and :class:`SeededItems` runs each item's ``__getitem__`` on an RNG seeded
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -40,7 +41,9 @@ class ResumableBatchSampler(Sampler[list[tuple[int, int]]]):
         start_batch: int = 0,
     ) -> None:
         if global_batch_size % world_size:
-            raise DataError(f"trainer.batch_size={global_batch_size} does not divide evenly across {world_size} processes")
+            raise DataError(
+                f"trainer.batch_size={global_batch_size} does not divide evenly across {world_size} processes"
+            )
         self.batches_per_epoch = dataset_size // global_batch_size
         if self.batches_per_epoch == 0:
             raise DataError(

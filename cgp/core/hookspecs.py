@@ -7,8 +7,9 @@ only, in the main process; their return values are ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 

@@ -112,7 +112,9 @@ class ConditionalObjective(Objective):
                 "mismatched pair is the same input as a real pair; set objective.mismatch_negative=false"
             )
         if config.heads == "split" and not uses_condition:
-            raise ConfigError("objective.heads=split needs a conditional discriminator (its match head reads the condition)")
+            raise ConfigError(
+                "objective.heads=split needs a conditional discriminator (its match head reads the condition)"
+            )
 
     # -- heads -----------------------------------------------------------------------------------
 

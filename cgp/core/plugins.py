@@ -17,9 +17,10 @@ import importlib.metadata as importlib_metadata
 import logging
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -133,10 +134,15 @@ class PluginHost:
             if ep.name in self.infos:
                 if self.infos[ep.name].distribution != dist_name:
                     first = self.infos[ep.name].distribution or self.infos[ep.name].module
-                    self.failures.append(PluginFailure(
-                        ep.name, dist_name, dist_version,
-                        f"the plugin name '{ep.name}' is already taken by {first}; uninstall one of them "
-                        "or block one with CGP_DISABLE_PLUGINS"))
+                    self.failures.append(
+                        PluginFailure(
+                            ep.name,
+                            dist_name,
+                            dist_version,
+                            f"the plugin name '{ep.name}' is already taken by {first}; uninstall one of them "
+                            "or block one with CGP_DISABLE_PLUGINS",
+                        )
+                    )
                 continue
             try:
                 plugin = ep.load()
@@ -217,7 +223,9 @@ class PluginHost:
             if failed:
                 raise PluginError(failed[0].message())
             known = ", ".join(self.tasks.names()) or "none"
-            raise PluginError(f"unknown task or plugin '{name}' (installed tasks: {known}); run 'cgp plugins' to list them")
+            raise PluginError(
+                f"unknown task or plugin '{name}' (installed tasks: {known}); run 'cgp plugins' to list them"
+            )
         return self.tasks.get(name)
 
     # -- events (one method per hook, called with keywords) ---------------------------------------

@@ -142,9 +142,7 @@ def _metrics_section(rows: list[dict[str, Any]], eval_dir: Path) -> str:
     latest = _latest_eval_values(rows)
     if latest:
         parts.append("<h3>Latest evaluation during training (metrics.jsonl)</h3>")
-        parts.append(
-            _table(("metric", "step", "value"), [(k, str(s), _fmt(v)) for k, (s, v) in latest.items()])
-        )
+        parts.append(_table(("metric", "step", "value"), [(k, str(s), _fmt(v)) for k, (s, v) in latest.items()]))
     for path, record in _eval_records(eval_dir):
         caption = f"{path.name}: split {record.get('split', '?')}, step {record.get('step', '?')}"
         if record.get("ema"):
@@ -246,9 +244,7 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     head = "".join(f"<th>{_esc(h)}</th>" for h in header)
     body = "".join(
         "<tr>"
-        + "".join(
-            f"<td>{_esc(c)}</td>" if i == 0 else f'<td class="num">{_esc(c)}</td>' for i, c in enumerate(r)
-        )
+        + "".join(f"<td>{_esc(c)}</td>" if i == 0 else f'<td class="num">{_esc(c)}</td>' for i, c in enumerate(r))
         + "</tr>"
         for r in rows
     )
@@ -349,9 +345,7 @@ def _media_block(paths: list[Path], samples_dir: Path, *, images_only: bool) -> 
     for path in paths:
         name = _rel(path, samples_dir)
         if path.suffix.lower() not in kinds:
-            not_embedded.append(
-                f"{name} ({'earlier steps embed images only' if images_only else 'not media'})"
-            )
+            not_embedded.append(f"{name} ({'earlier steps embed images only' if images_only else 'not media'})")
             continue
         size = path.stat().st_size
         if size > MAX_EMBED_BYTES:

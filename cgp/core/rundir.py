@@ -64,7 +64,9 @@ class RunDir:
         if not self.root.is_dir():
             raise CheckpointError(f"run directory '{self.root}' does not exist")
         if not self.config_path.is_file():
-            raise CheckpointError(f"'{self.root}' is not a run directory (no config.yaml); pass the folder 'cgp train' wrote")
+            raise CheckpointError(
+                f"'{self.root}' is not a run directory (no config.yaml); pass the folder 'cgp train' wrote"
+            )
         data = yaml.safe_load(self.config_path.read_text())
         if not isinstance(data, dict) or "task" not in data:
             raise CheckpointError(f"'{self.config_path}' is not a cgp run config (no 'task' key)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import random
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -68,7 +69,9 @@ def isolated_rng(seed: int | None = None) -> Iterator[None]:
     draws next (a resumed run must not depend on when samples were written).
     """
     py_state, np_state = random.getstate(), np.random.get_state()
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+    devices = (
+        list(range(torch.cuda.device_count())) if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+    )
     with torch.random.fork_rng(devices=devices):
         if seed is not None:
             seed_everything(seed)

@@ -101,7 +101,9 @@ class Task(ABC):
                 values = metric(context)
             for key, value in values.items():
                 if key in owners:
-                    raise PluginError(f"metrics '{owners[key]}' and '{name}' both report '{key}'; drop one from eval.metrics")
+                    raise PluginError(
+                        f"metrics '{owners[key]}' and '{name}' both report '{key}'; drop one from eval.metrics"
+                    )
                 owners[key] = name
                 results[key] = float(value)
         return results
@@ -115,4 +117,6 @@ class Task(ABC):
             return self.generate_options.model_validate(options)
         except Exception as exc:
             known = ", ".join(f"--{k}" for k in self.generate_options.model_fields) or "none"
-            raise ConfigError(f"bad option for 'cgp generate' of task '{self.name}' (options: {known}): {exc}") from None
+            raise ConfigError(
+                f"bad option for 'cgp generate' of task '{self.name}' (options: {known}): {exc}"
+            ) from None

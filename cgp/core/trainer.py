@@ -13,9 +13,10 @@ import logging
 import math
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -146,7 +147,8 @@ class Trainer:
         # fp16: one loss scaler per side, since the two sides' gradients have unrelated magnitudes
         self.scalers = (
             {"generator": torch.amp.GradScaler("cuda"), "discriminator": torch.amp.GradScaler("cuda")}
-            if cfg.precision == "fp16" else None
+            if cfg.precision == "fp16"
+            else None
         )
 
         set_deterministic(cfg.deterministic)
@@ -177,7 +179,9 @@ class Trainer:
         """The models used for samples and evaluation: the EMA generator side when EMA is on."""
         if self.ema is None:
             return self.models
-        averaged = GanModels(dict(self.ema.module["generators"]), dict(self.models.discriminators), self.ema.module["condition"])
+        averaged = GanModels(
+            dict(self.ema.module["generators"]), dict(self.models.discriminators), self.ema.module["condition"]
+        )
         return averaged
 
     def _set_lr(self) -> None:
@@ -225,8 +229,10 @@ class Trainer:
         rng_meta = {f"rank{r}": meta for r, (_, meta) in enumerate(rng_states)}
         tensors = {
             "models": self.models.state_dict(),
-            "optimizers": {**{f"generator.{k}": v for k, v in g_tensors.items()},
-                           **{f"discriminator.{k}": v for k, v in d_tensors.items()}},
+            "optimizers": {
+                **{f"generator.{k}": v for k, v in g_tensors.items()},
+                **{f"discriminator.{k}": v for k, v in d_tensors.items()},
+            },
             "objective": self.objective.state_tensors(),
             "rng": rng_tensors,
         }
@@ -259,7 +265,9 @@ class Trainer:
         t, meta = ckpt.tensors, ckpt.meta
         self.models.load_state_dict(t["models"])
         load_optimizer_state(self.g_opt, split_prefix(t["optimizers"], "generator."), meta["optimizers"]["generator"])
-        load_optimizer_state(self.d_opt, split_prefix(t["optimizers"], "discriminator."), meta["optimizers"]["discriminator"])
+        load_optimizer_state(
+            self.d_opt, split_prefix(t["optimizers"], "discriminator."), meta["optimizers"]["discriminator"]
+        )
         self.objective.load_state_tensors(t.get("objective", {}))
         if self.ema is not None:
             if "ema" in t:
@@ -276,8 +284,11 @@ class Trainer:
             prefix = f"rank{self.dist.rank}."
             set_rng_state(split_prefix(t["rng"], prefix), meta["rng"][f"rank{self.dist.rank}"])
         else:
-            log.warning("resuming with %d processes instead of %d: noise streams restart from the seed",
-                        self.dist.world_size, meta.get("world_size", 1))
+            log.warning(
+                "resuming with %d processes instead of %d: noise streams restart from the seed",
+                self.dist.world_size,
+                meta.get("world_size", 1),
+            )
             seed_everything(self.config.trainer.seed + 7 * self.step + 1_000_003 * self.dist.rank)
 
     # -- samples and evaluation ----------------------------------------------------------------
@@ -320,8 +331,15 @@ class Trainer:
         ddp.broadcast_module(self.models, self.dist)
         dataset = self.task.build_dataset("train")
         loader = training_loader(
-            dataset, self.task.collate, cfg.batch_size, cfg.seed, self.config.data.num_workers,
-            self.dist.rank, self.dist.world_size, self.batches_consumed, pin_memory=self.device.type == "cuda",
+            dataset,
+            self.task.collate,
+            cfg.batch_size,
+            cfg.seed,
+            self.config.data.num_workers,
+            self.dist.rank,
+            self.dist.world_size,
+            self.batches_consumed,
+            pin_memory=self.device.type == "cuda",
         )
         batches = iter(loader)
         if self.dist.is_main:
@@ -366,15 +384,19 @@ class Trainer:
                     if logged:
                         row = ddp.mean_across_ranks(shown, self.dist)
                         elapsed = time.perf_counter() - t_window
-                        row.update({
-                            "d_loss": sum(v for k, v in row.items() if k in d_terms),
-                            "g_loss": sum(v for k, v in row.items() if k in g_terms),
-                            "lr_g": self.g_opt.param_groups[0]["lr"],
-                            "lr_d": self.d_opt.param_groups[0]["lr"],
-                            "steps_per_sec": window_steps / elapsed if elapsed > 0 else 0.0,
-                        })
+                        row.update(
+                            {
+                                "d_loss": sum(v for k, v in row.items() if k in d_terms),
+                                "g_loss": sum(v for k, v in row.items() if k in g_terms),
+                                "lr_g": self.g_opt.param_groups[0]["lr"],
+                                "lr_d": self.d_opt.param_groups[0]["lr"],
+                                "steps_per_sec": window_steps / elapsed if elapsed > 0 else 0.0,
+                            }
+                        )
                         if self.dist.is_main:
-                            self.run.append_metrics({"step": self.step, "time": round(time.monotonic() - t_start, 3), **row})
+                            self.run.append_metrics(
+                                {"step": self.step, "time": round(time.monotonic() - t_start, 3), **row}
+                            )
                             self.host.step_end(step=self.step, metrics=row)
                         window, window_steps, t_window = {}, 0, time.perf_counter()
                     progress.update(self.step, shown, logged)
@@ -392,7 +414,9 @@ class Trainer:
                             status = "interrupted"
                             raise TrainingInterrupted(stop.received, self.step, str(self.run.root))
                         status = "time_budget"
-                        log.info("trainer.max_minutes=%s reached at step %d; checkpoint saved", cfg.max_minutes, self.step)
+                        log.info(
+                            "trainer.max_minutes=%s reached at step %d; checkpoint saved", cfg.max_minutes, self.step
+                        )
                         break
             progress.close()
             if status == "completed" and self.step == cfg.steps:

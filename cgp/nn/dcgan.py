@@ -46,7 +46,11 @@ class DCGANDecoder(nn.Module):
         )
         blocks: list[nn.Module] = []
         for _ in range(levels - 1):
-            blocks += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width // 2), nn.ReLU(True)]
+            blocks += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width // 2),
+                nn.ReLU(True),
+            ]
             width //= 2
         blocks += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
         self.body = nn.Sequential(*blocks)

@@ -13,6 +13,7 @@ so repeated evaluations give identical numbers.
 from __future__ import annotations
 
 import json
+
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
@@ -38,10 +39,15 @@ class JudgeClassifier(nn.Module):
             return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
 
         self.body = nn.Sequential(
-            *stage(3, width), nn.MaxPool2d(2),
-            *stage(width, 2 * width), nn.MaxPool2d(2),
-            *stage(2 * width, 4 * width), nn.AdaptiveAvgPool2d(2),
-            nn.Flatten(), nn.Linear(16 * width, 64), nn.ReLU(),
+            *stage(3, width),
+            nn.MaxPool2d(2),
+            *stage(width, 2 * width),
+            nn.MaxPool2d(2),
+            *stage(2 * width, 4 * width),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(16 * width, 64),
+            nn.ReLU(),
         )
         self.head = nn.Linear(64, num_classes)
 
@@ -84,8 +90,14 @@ def train_judge(train_set: Dataset, num_classes: int) -> JudgeClassifier:
 def load_or_train_judge(context: EvalContext) -> JudgeClassifier:
     task = context.task
     num_classes, image_size = len(task.class_names), task.config.model.image_size
-    key = {"data_root": str(task.config.data.root), "classes": task.class_names, "image_size": image_size,
-           "steps": JUDGE_STEPS, "seed": JUDGE_SEED, "version": 2}
+    key = {
+        "data_root": str(task.config.data.root),
+        "classes": task.class_names,
+        "image_size": image_size,
+        "steps": JUDGE_STEPS,
+        "seed": JUDGE_SEED,
+        "version": 2,
+    }
     weights, meta = context.work_dir / "judge.safetensors", context.work_dir / "judge.json"
     judge = JudgeClassifier(num_classes)
     if weights.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
@@ -137,4 +149,3 @@ def judge_metrics(context: EvalContext) -> dict[str, float]:
         "condition_accuracy_chance": 1.0 / len(context.task.class_names),
         "judge_frechet_distance": frechet_distance(real_feats, fake_feats),
     }
-

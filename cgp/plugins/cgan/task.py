@@ -95,8 +95,13 @@ class CganTask(Task):
         m, k = self.config.model, len(self.class_names)
         generator = ConditionalDCGANGenerator(k, m.noise_dim, m.embed_dim, m.image_size, m.generator_width)
         discriminator = ClassConditionalDiscriminator(
-            k, m.image_size, m.discriminator_width, m.discriminator, self.config.objective.heads,
-            m.conditional_discriminator, m.discriminator_norm,
+            k,
+            m.image_size,
+            m.discriminator_width,
+            m.discriminator,
+            self.config.objective.heads,
+            m.conditional_discriminator,
+            m.discriminator_norm,
         )
         return GanModels(generator, discriminator, ClassLabel(k))
 
@@ -153,7 +158,7 @@ class CganTask(Task):
         if not single_file:
             output.mkdir(parents=True, exist_ok=True)
         paths = []
-        for text, label in zip(inputs, labels):
+        for label in labels:
             grid = self._grid(models, torch.full((options.count,), label), min(options.count, 8))
             path = output if single_file else output / f"{self.class_names[label]}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
