@@ -84,6 +84,10 @@ def test_killed_and_resumed_run_is_bit_identical(tmp_path: Path, extra: list[str
             load_file(str(find_last(tmp_path / "straight" / "checkpoints") / "ema.safetensors")),
             load_file(str(find_last(tmp_path / "resumed" / "checkpoints") / "ema.safetensors")),
         )
+    if not extra:  # bit-identical weights give identical evaluations
+        a = cgp_subprocess("evaluate", str(tmp_path / "straight"), "--json")
+        b = cgp_subprocess("evaluate", str(tmp_path / "resumed"), "--json")
+        assert a.returncode == 0 and a.stdout == b.stdout and "condition_accuracy" in a.stdout
     # the resumed run's metrics continue the series without duplicated steps
     rows = [json.loads(line) for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "d_loss" in r] == [5, 10, 15, 16]

@@ -12,9 +12,21 @@ import torch
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and every CUDA device, now or when CUDA starts)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _seed_started_generators(seed: int) -> None:
+    """Like :func:`seed_everything`, for hot paths: ``torch.manual_seed`` records a traceback to
+    seed CUDA lazily when CUDA has not started, which costs more than a dataset item; here CUDA is
+    seeded only if it is already running."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.default_generator.manual_seed(seed)
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.manual_seed_all(seed)
 
 
 def set_deterministic(enabled: bool) -> None:
@@ -74,7 +86,7 @@ def isolated_rng(seed: int | None = None) -> Iterator[None]:
     )
     with torch.random.fork_rng(devices=devices):
         if seed is not None:
-            seed_everything(seed)
+            _seed_started_generators(seed)
         try:
             yield
         finally:
