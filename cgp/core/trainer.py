@@ -86,7 +86,7 @@ def frozen(module: nn.Module) -> Iterator[None]:
 
 
 class _StopSignal:
-    """Turns SIGINT/SIGTERM into a flag checked between steps."""
+    """Turns the first SIGINT/SIGTERM into a flag checked between steps; a second one interrupts."""
 
     def __init__(self) -> None:
         self.received: str | None = None
@@ -101,7 +101,12 @@ class _StopSignal:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None:  # a second signal: stop now, without a checkpoint
+            raise KeyboardInterrupt
         self.received = signal.Signals(signum).name
+        log.warning(
+            "%s received: finishing this step and saving a checkpoint (send it again to stop at once)", self.received
+        )
 
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
