@@ -36,7 +36,16 @@ class CgpGroup(click.Group):
         except TrainingInterrupted as exc:
             raise UserError(str(exc), 143 if exc.signal_name == "SIGTERM" else 130) from None
         except CgpError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(_one_line(str(exc))) from None
+
+
+def _one_line(message: str) -> str:
+    """A data-loader worker re-raises a worker's error with the worker's traceback in its message;
+    the user needs only the original error's own line."""
+    if "Original Traceback" in message:
+        last = [line for line in message.strip().splitlines() if line.strip()][-1]
+        return last.split(": ", 1)[1] if last.startswith("cgp.") and ": " in last else last
+    return message
 
 
 def _setup_logging(verbose: bool) -> None:

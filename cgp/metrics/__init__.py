@@ -1,0 +1,1 @@
+"""Metric functions shared by plugins (no plugin imports another; they import these)."""

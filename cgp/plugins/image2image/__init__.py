@@ -1,0 +1,31 @@
+"""Built-in plugin ``image2image``: pix2pix (paired) and CycleGAN (unpaired) translation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cgp import hookimpl
+
+
+@hookimpl
+def cgp_register_tasks(register: Callable[[type], None]) -> None:
+    from cgp.plugins.image2image.pix2pix import Pix2PixTask
+
+    register(Pix2PixTask)
+
+
+@hookimpl
+def cgp_register_metrics(register: Callable[..., None]) -> None:
+    from cgp.plugins.image2image.evaluation import translation_quality
+
+    register("translation_quality", translation_quality)
+
+
+@hookimpl
+def cgp_register_datasets(register: Callable[..., None]) -> None:
+    from cgp.datasets.paired import PairedImageFolder
+    from cgp.datasets.unpaired import UnpairedImageFolder
+
+    # factory(root, split, transform=PairTransform(...), ...)
+    register("paired_image_folder", PairedImageFolder)
+    register("unpaired_image_folder", UnpairedImageFolder)

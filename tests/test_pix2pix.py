@@ -1,0 +1,166 @@
+"""The pix2pix task end to end on tiny settings: built-in data, user folders in both paired
+layouts, the ablation flags, the reference networks, generation at any size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cgp.core.config import resolve_config
+from cgp.core.errors import ConfigError
+from cgp.core.plugins import load_plugins
+from cgp.plugins.image2image.pix2pix import Pix2PixConfig
+from conftest import cgp_subprocess, run_cli, sets
+
+TINY = [
+    "model.generator=unet_32",
+    "model.generator_width=8",
+    "model.discriminator_width=8",
+    "trainer.batch_size=4",
+    "trainer.log_every=2",
+    "trainer.progress=off",
+    "trainer.device=cpu",
+    "eval.num_samples=2",
+]
+
+
+def _task(*overrides: str):
+    host = load_plugins()
+    config = resolve_config(Pix2PixConfig, "pix2pix", overrides=list(overrides))
+    return host.task("pix2pix")(config, host)
+
+
+def test_reference_networks_have_the_reference_parameter_counts() -> None:
+    task = _task(
+        "model.generator=unet_256", "model.generator_width=64", "model.discriminator_width=64", "data.image_size=256"
+    )
+    models = task.build_models()
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(models.generator) == 54_413_955
+    assert count(models.discriminator) == 2_768_705
+
+
+@pytest.mark.parametrize(
+    ("overrides", "d_in", "g_terms"),
+    [
+        ([], 6, {"g_adv", "l1"}),
+        (["objective.gan_weight=0"], 6, {"l1"}),
+        (["objective.terms={}"], 6, {"g_adv"}),
+        (["model.conditional_discriminator=false"], 3, {"g_adv", "l1"}),
+    ],
+    ids=["L1+cGAN", "L1", "cGAN", "L1+GAN"],
+)
+def test_ablation_is_one_flag(overrides: list[str], d_in: int, g_terms: set[str]) -> None:
+    task = _task(*TINY, *overrides)
+    models = task.build_models()
+    first_conv = next(m for m in models.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first_conv.in_channels == d_in
+    objective = task.build_objective(models)
+    batch = {"x": torch.rand(2, 3, 64, 64) * 2 - 1, "cond": torch.rand(2, 3, 64, 64) * 2 - 1}
+    generated = objective.generate(batch)
+    assert set(objective.generator_terms(batch, generated)) == g_terms
+    assert set(objective.discriminator_terms(batch, generated)) == {"d_real", "d_fake"}
+
+
+def test_train_on_builtin_data_then_evaluate_and_generate(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "train", "--plugin", "pix2pix", "--run-dir", str(run_dir), *sets(*TINY, "trainer.steps=4", "data.train_size=16")
+    )
+    assert result.exit_code == 0, result.output
+    evaluated = json.loads(run_cli("evaluate", str(run_dir), "--json").output.strip().splitlines()[-1])
+    for key in ("l1", "psnr", "ssim", "sharpness", "l1_input", "psnr_input", "ssim_input", "sharpness_input"):
+        assert isinstance(evaluated[key], float)
+    assert evaluated["ssim_input"] < 1.0
+    # any size: 50x37 is padded to a multiple of 32 and cropped back
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (37, 50, 3), dtype=np.uint8)).save(tmp_path / "odd.png")
+    proc = cgp_subprocess("generate", str(run_dir), str(tmp_path / "odd.png"), "--output", str(tmp_path / "out.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert "padded 50x37 to 64x64" in proc.stderr
+    assert Image.open(tmp_path / "out.png").size == (50, 37)
+
+
+def _write(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+@pytest.mark.parametrize("layout", ["aligned", "folders"])
+def test_train_on_user_folders(tmp_path: Path, layout: str) -> None:
+    rng = np.random.default_rng(1)
+    root = tmp_path / "data"
+    for split, n in (("train", 6), ("test", 2)):
+        for i in range(n):
+            a = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+            b = 255 - a
+            if layout == "aligned":
+                _write(root / split / f"{i}.jpg", np.concatenate([a, b], axis=1))
+            else:
+                _write(root / split / "A" / f"{i}.png", a)
+                _write(root / split / "B" / f"{i}.jpg", b)
+    result = run_cli(
+        "train",
+        "--plugin",
+        "pix2pix",
+        "--run-dir",
+        str(tmp_path / "run"),
+        *sets(*TINY, "trainer.steps=2", f"data.root={root}", "data.load_size=36", "data.crop_size=32"),
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "samples" / "step_00000002.png").is_file()
+
+
+def test_crop_not_a_multiple_of_the_unet_stride_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="multiple of 32"):
+        _task(*TINY, "data.image_size=48").build_models()
+
+
+def test_corrupt_user_image_names_the_file(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for split in ("train", "test"):
+        for i in range(4):
+            _write(root / split / "A" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
+            _write(root / split / "B" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
+    (root / "train" / "B" / "2.png").write_bytes(b"not an image at all")
+    proc = cgp_subprocess(
+        "train",
+        "--plugin",
+        "pix2pix",
+        "--run-dir",
+        str(tmp_path / "run"),
+        *sets(*TINY, "trainer.steps=2", f"data.root={root}", "data.load_size=36", "data.crop_size=32"),
+    )
+    assert proc.returncode == 2
+    assert "2.png" in proc.stderr and "corrupt" in proc.stderr
+
+
+def test_error_in_a_loader_worker_is_still_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for split in ("train", "test"):
+        for i in range(4):
+            _write(root / split / "A" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
+            _write(root / split / "B" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
+    (root / "train" / "A" / "1.png").write_bytes(b"\x89PNG broken")
+    proc = cgp_subprocess(
+        "train",
+        "--plugin",
+        "pix2pix",
+        "--run-dir",
+        str(tmp_path / "run"),
+        *sets(
+            *TINY,
+            "trainer.steps=2",
+            f"data.root={root}",
+            "data.load_size=36",
+            "data.crop_size=32",
+            "data.num_workers=1",
+        ),
+    )
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("cgp: error:")]
+    assert len(errors) == 1 and "1.png" in errors[0] and "Traceback" not in proc.stderr
