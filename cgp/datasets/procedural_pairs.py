@@ -217,7 +217,14 @@ class ProceduralDomains(_ProceduralSplit):
     """Unpaired items ``{"x": a painted scene, "cond": an unrelated cartoon scene, "name_a", "name_b"}``.
 
     The two scenes come from independent seeds, so no item pairs a cartoon with its own painting.
+    With ``counterparts=True`` (for evaluation) items also hold the ground truth a translator should
+    produce: ``"b_of_cond"`` (the cartoon's scene painted) and ``"a_of_x"`` (the painting's scene as a
+    cartoon); the painted style has random detail, so these are one plausible answer, not the only one.
     """
+
+    def __init__(self, split: str, image_size: int = 64, size: int | None = None, counterparts: bool = False) -> None:
+        super().__init__(split, image_size, size)
+        self.counterparts = counterparts
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.size:
@@ -227,4 +234,9 @@ class ProceduralDomains(_ProceduralSplit):
         cond = _finish(render_cartoon(scene_a, masks_a, rng_a), self.image_size)
         x = _finish(render_painted(scene_b, masks_b, rng_b), self.image_size)
         name = f"{self.split}_{index:05d}"
-        return {"x": x, "cond": cond, "name_a": f"{name}_a", "name_b": f"{name}_b"}
+        item = {"x": x, "cond": cond, "name_a": f"{name}_a", "name_b": f"{name}_b"}
+        if self.counterparts:
+            style = np.random.default_rng([_DOMAINS, _SPLIT_IDS[self.split], index, 2])
+            item["b_of_cond"] = _finish(render_painted(scene_a, masks_a, style), self.image_size)
+            item["a_of_x"] = _finish(render_cartoon(scene_b, masks_b, style), self.image_size)
+        return item

@@ -9,16 +9,19 @@ from cgp import hookimpl
 
 @hookimpl
 def cgp_register_tasks(register: Callable[[type], None]) -> None:
+    from cgp.plugins.image2image.cyclegan import CycleGANTask
     from cgp.plugins.image2image.pix2pix import Pix2PixTask
 
     register(Pix2PixTask)
+    register(CycleGANTask)
 
 
 @hookimpl
 def cgp_register_metrics(register: Callable[..., None]) -> None:
-    from cgp.plugins.image2image.evaluation import translation_quality
+    from cgp.plugins.image2image.evaluation import cycle_quality, translation_quality
 
     register("translation_quality", translation_quality)
+    register("cycle_quality", cycle_quality)
 
 
 @hookimpl

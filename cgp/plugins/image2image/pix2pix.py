@@ -16,7 +16,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
@@ -68,6 +68,11 @@ class ImageModelConfig(StrictModel):
     init: Literal["normal", "xavier", "kaiming", "orthogonal"] = Field("normal", description="weight init")
     init_gain: float = Field(0.02, gt=0, description="scale of the weight init")
     conditional_discriminator: bool = Field(True, description="false: D sees only the output (the L1+GAN ablation)")
+
+    @field_validator("receptive_field", mode="before")
+    @classmethod
+    def _number_as_name(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value  # --set model.receptive_field=16
 
 
 class PairedDataConfig(DataConfig):
@@ -181,14 +186,14 @@ class Pix2PixTask(Task):
 
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
         """Translate image files (or every image in given folders); any size, padded to the stride."""
-        files = _expand_inputs(inputs)
+        files = expand_inputs(inputs)
         single = len(files) == 1 and output.suffix.lower() in IMAGE_SUFFIXES
         if not single:
             output.mkdir(parents=True, exist_ok=True)
         written = []
         for file in files:
             image = to_tensor(load_channels(file, self.config.data.input_channels))
-            translated = translate(models, image)
+            translated = translate(models.generator, image, models.condition)
             path = output if single else output / f"{file.stem}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             to_pil(translated).save(path)
@@ -200,7 +205,8 @@ def _rgb(t: torch.Tensor) -> torch.Tensor:
     return t.expand(3, -1, -1) if t.shape[0] == 1 else t
 
 
-def _expand_inputs(inputs: list[str]) -> list[Path]:
+def expand_inputs(inputs: list[str]) -> list[Path]:
+    """Image files named directly, and the images inside named folders, in order."""
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
@@ -216,17 +222,20 @@ def _expand_inputs(inputs: list[str]) -> list[Path]:
     return files
 
 
-def translate(models: GanModels, image: torch.Tensor) -> torch.Tensor:
+def translate(
+    generator: torch.nn.Module, image: torch.Tensor, condition: torch.nn.Module | None = None
+) -> torch.Tensor:
     """Translate one (C, H, W) image of any size: reflect-pad to the generator's stride, crop back."""
-    generator = models.generator
     stride = getattr(generator, "stride", 1)
     _, h, w = image.shape
     pad_h, pad_w = (-h) % stride, (-w) % stride
-    x = image[None].to(next(models.parameters()).device)
+    x = image[None].to(next(generator.parameters()).device)
     if pad_h or pad_w:
         log.info(
             "padded %dx%d to %dx%d (a multiple of %d) and cropped the output back", w, h, w + pad_w, h + pad_h, stride
         )
         mode = "reflect" if pad_h < h and pad_w < w else "replicate"
         x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-    return generator(models.condition(x)).float()[0, :, :h, :w].cpu()
+    if condition is not None:
+        x = condition(x)
+    return generator(x).float()[0, :, :h, :w].cpu()
