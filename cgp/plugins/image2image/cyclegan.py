@@ -29,19 +29,12 @@ from cgp.core.interfaces import GanModels
 from cgp.core.losses import AdversarialLoss
 from cgp.core.objective import Objective, Terms
 from cgp.core.task import Task
-from cgp.datasets.images import to_pil, to_tensor
-from cgp.datasets.paths import IMAGE_SUFFIXES
+from cgp.datasets.images import to_pil
 from cgp.datasets.procedural_pairs import ProceduralDomains
-from cgp.datasets.transforms import PairTransform, load_channels
+from cgp.datasets.transforms import PairTransform
 from cgp.datasets.unpaired import UnpairedImageFolder
-from cgp.plugins.image2image.pix2pix import (
-    ImageModelConfig,
-    PairedDataConfig,
-    build_discriminator,
-    build_generator,
-    expand_inputs,
-    translate,
-)
+from cgp.plugins.image2image.inference import as_rgb, translate_files
+from cgp.plugins.image2image.pix2pix import ImageModelConfig, PairedDataConfig, build_discriminator, build_generator
 
 
 class ImagePool:
@@ -245,7 +238,7 @@ class CycleGANTask(Task):
         g = models.generators
         fake_b, fake_a = g["a2b"](real_a), g["b2a"](real_b)
         columns = [real_a, fake_b, g["b2a"](fake_b), real_b, fake_a, g["a2b"](fake_a)]
-        tiles = [_rgb(col[i].float().cpu()) for i in range(n) for col in columns]
+        tiles = [as_rgb(col[i].float().cpu()) for i in range(n) for col in columns]
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"step_{step:08d}.png"
         to_pil(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0)).save(path)
@@ -255,19 +248,4 @@ class CycleGANTask(Task):
         forward = options.direction == "AtoB"
         generator = models.generators["a2b" if forward else "b2a"]
         channels = self.config.data.input_channels if forward else self.config.data.output_channels
-        files = expand_inputs(inputs)
-        single = len(files) == 1 and output.suffix.lower() in IMAGE_SUFFIXES
-        if not single:
-            output.mkdir(parents=True, exist_ok=True)
-        written = []
-        for file in files:
-            result = translate(generator, to_tensor(load_channels(file, channels)))
-            path = output if single else output / f"{file.stem}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            to_pil(result).save(path)
-            written.append(path)
-        return written
-
-
-def _rgb(t: torch.Tensor) -> torch.Tensor:
-    return t.expand(3, -1, -1) if t.shape[0] == 1 else t
+        return translate_files(generator, inputs, output, channels)

@@ -10,12 +10,10 @@ GAN).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field, field_validator
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
@@ -30,21 +28,19 @@ from cgp.core.config import (
     StrictModel,
     TrainerConfig,
 )
-from cgp.core.errors import ConfigError, DataError
+from cgp.core.errors import ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.task import Task
-from cgp.datasets.images import to_pil, to_tensor
+from cgp.datasets.images import to_pil
 from cgp.datasets.paired import PairedImageFolder
-from cgp.datasets.paths import IMAGE_SUFFIXES
 from cgp.datasets.procedural_pairs import ProceduralPairs
-from cgp.datasets.transforms import PairTransform, load_channels
+from cgp.datasets.transforms import PairTransform
 from cgp.nn.init import init_weights
 from cgp.nn.patchgan import patch_discriminator
 from cgp.nn.resnet import ResnetGenerator
 from cgp.nn.unet import UNetGenerator, unet_depth
+from cgp.plugins.image2image.inference import as_rgb, translate_files
 from cgp.plugins.image2image.models import ImageToImageGenerator, PairDiscriminator
-
-log = logging.getLogger(__name__)
 
 GeneratorName = Literal["unet_32", "unet_64", "unet_128", "unet_256", "unet_512", "resnet_6blocks", "resnet_9blocks"]
 NormName = Literal["batch", "instance", "none"]
@@ -178,7 +174,7 @@ class Pix2PixTask(Task):
         targets = torch.stack([it["x"] for it in items])
         device = next(models.parameters()).device
         outputs = models.generator(models.condition(inputs.to(device))).float().cpu()
-        tiles = [_rgb(t) for triple in zip(inputs, outputs, targets) for t in triple]
+        tiles = [as_rgb(t) for triple in zip(inputs, outputs, targets) for t in triple]
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"step_{step:08d}.png"
         to_pil(make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)).save(path)
@@ -186,56 +182,4 @@ class Pix2PixTask(Task):
 
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
         """Translate image files (or every image in given folders); any size, padded to the stride."""
-        files = expand_inputs(inputs)
-        single = len(files) == 1 and output.suffix.lower() in IMAGE_SUFFIXES
-        if not single:
-            output.mkdir(parents=True, exist_ok=True)
-        written = []
-        for file in files:
-            image = to_tensor(load_channels(file, self.config.data.input_channels))
-            translated = translate(models.generator, image, models.condition)
-            path = output if single else output / f"{file.stem}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            to_pil(translated).save(path)
-            written.append(path)
-        return written
-
-
-def _rgb(t: torch.Tensor) -> torch.Tensor:
-    return t.expand(3, -1, -1) if t.shape[0] == 1 else t
-
-
-def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Image files named directly, and the images inside named folders, in order."""
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise DataError(f"folder '{path}' holds no images to translate")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise DataError(f"input '{item}' does not exist")
-    return files
-
-
-def translate(
-    generator: torch.nn.Module, image: torch.Tensor, condition: torch.nn.Module | None = None
-) -> torch.Tensor:
-    """Translate one (C, H, W) image of any size: reflect-pad to the generator's stride, crop back."""
-    stride = getattr(generator, "stride", 1)
-    _, h, w = image.shape
-    pad_h, pad_w = (-h) % stride, (-w) % stride
-    x = image[None].to(next(generator.parameters()).device)
-    if pad_h or pad_w:
-        log.info(
-            "padded %dx%d to %dx%d (a multiple of %d) and cropped the output back", w, h, w + pad_w, h + pad_h, stride
-        )
-        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-    if condition is not None:
-        x = condition(x)
-    return generator(x).float()[0, :, :h, :w].cpu()
+        return translate_files(models.generator, inputs, output, self.config.data.input_channels, models.condition)
