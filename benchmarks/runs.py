@@ -1,0 +1,71 @@
+"""Shared by the benchmark scripts: train a task with overrides, evaluate it, tabulate the results."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def cgp(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cgp", *args], capture_output=True, text=True)
+
+
+def train_and_evaluate(task: str, run_dir: Path, overrides: list[str]) -> dict:
+    """One training run (fresh run directory) and the evaluation of its last checkpoint."""
+    args = ["train", "--plugin", task, "--run-dir", str(run_dir)]
+    for item in ["trainer.progress=off", *overrides]:
+        args += ["--set", item]
+    shutil.rmtree(run_dir, ignore_errors=True)
+    t0 = time.time()
+    trained = cgp(args)
+    if trained.returncode != 0:
+        raise SystemExit(f"{run_dir}: training failed:\n{trained.stderr[-2000:]}")
+    evaluated = cgp(["evaluate", str(run_dir), "--json"])
+    if evaluated.returncode != 0:
+        raise SystemExit(f"{run_dir}: evaluation failed:\n{evaluated.stderr[-2000:]}")
+    step = json.loads((run_dir / "eval" / "test.json").read_text())["step"]
+    return {"steps": step, "seconds": round(time.time() - t0, 1), **json.loads(evaluated.stdout)}
+
+
+def mean_std(values: list[float], digits: int) -> str:
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def run_variants(
+    task: str, variants: dict[str, list[str]], common: list[str], seeds: list[int], out: Path, only: list[str] | None
+) -> dict[str, dict]:
+    """Every selected variant once per seed; results per variant hold lists over seeds."""
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    for index, (name, overrides) in enumerate(variants.items()):
+        if only and not any(part in name for part in only):
+            continue
+        runs = []
+        for seed in seeds:
+            run_dir = out / f"variant{index}-seed{seed}"
+            runs.append(train_and_evaluate(task, run_dir, [*common, f"trainer.seed={seed}", *overrides]))
+            print(f"{name} seed {seed}: {runs[-1]}", flush=True)
+        results[name] = {"overrides": overrides, "seeds": seeds, **{k: [r[k] for r in runs] for k in runs[0]}}
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def table(results: dict[str, dict], columns: list[tuple[str, str, int]]) -> str:
+    """Markdown: one row per variant; ``columns`` are (heading, metric key, decimals)."""
+    head = "| variant | steps | seeds | " + " | ".join(h for h, _, _ in columns) + " |"
+    rule = "| --- | ---: | ---: | " + " | ".join("---:" for _ in columns) + " |"
+    rows = [
+        f"| {name} | {r['steps'][0]} | {len(r['seeds'])} | "
+        + " | ".join(mean_std(r[key], digits) for _, key, digits in columns)
+        + " |"
+        for name, r in results.items()
+    ]
+    return "\n".join([head, rule, *rows]) + "\n"
