@@ -65,8 +65,9 @@ class PluginFailure:
     error: str
 
     def message(self) -> str:
-        origin = f" (distribution {self.distribution} {self.version or ''})" if self.distribution else ""
-        return f"plugin '{self.name}'{origin.replace(' )', ')')} failed: {self.error}"
+        origin = " ".join(part for part in (self.distribution, self.version) if part)
+        origin = f" (distribution {origin})" if self.distribution else ""
+        return f"plugin '{self.name}'{origin} failed: {self.error}"
 
 
 class _CoreLosses:
