@@ -120,12 +120,17 @@ def test_crop_not_a_multiple_of_the_unet_stride_is_a_config_error() -> None:
         _task(*TINY, "data.image_size=48").build_models()
 
 
-def test_corrupt_user_image_names_the_file(tmp_path: Path) -> None:
-    root = tmp_path / "data"
+def _black_pairs(root: Path) -> Path:
+    """ROOT/{train,test}/{A,B}/ with four 40x40 black pairs each."""
     for split in ("train", "test"):
         for i in range(4):
             _write(root / split / "A" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
             _write(root / split / "B" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
+    return root
+
+
+def test_corrupt_user_image_names_the_file(tmp_path: Path) -> None:
+    root = _black_pairs(tmp_path / "data")
     (root / "train" / "B" / "2.png").write_bytes(b"not an image at all")
     proc = cgp_subprocess(
         "train",
@@ -140,11 +145,7 @@ def test_corrupt_user_image_names_the_file(tmp_path: Path) -> None:
 
 
 def test_error_in_a_loader_worker_is_still_one_line(tmp_path: Path) -> None:
-    root = tmp_path / "data"
-    for split in ("train", "test"):
-        for i in range(4):
-            _write(root / split / "A" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
-            _write(root / split / "B" / f"{i}.png", np.zeros((40, 40, 3), dtype=np.uint8))
+    root = _black_pairs(tmp_path / "data")
     (root / "train" / "A" / "1.png").write_bytes(b"\x89PNG broken")
     proc = cgp_subprocess(
         "train",
