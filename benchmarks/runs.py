@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -40,20 +41,39 @@ def mean_std(values: list[float], digits: int) -> str:
 
 
 def run_variants(
-    task: str, variants: dict[str, list[str]], common: list[str], seeds: list[int], out: Path, only: list[str] | None
+    task: str,
+    variants: dict[str, list[str]],
+    common: list[str],
+    seeds: list[int],
+    out: Path,
+    only: list[str] | None,
+    jobs: int = 1,
 ) -> dict[str, dict]:
-    """Every selected variant once per seed; results per variant hold lists over seeds."""
+    """Every selected variant once per seed, ``jobs`` runs at a time; results per variant hold lists
+    over seeds. Run several at once only where the runs do not compete for the budget they are given
+    (a fixed step count on a GPU, say), never under a wall-clock budget on a shared CPU."""
     out.mkdir(parents=True, exist_ok=True)
+    todo = [
+        (name, seed, out / f"variant{index}-seed{seed}", [*common, f"trainer.seed={seed}", *overrides])
+        for index, (name, overrides) in enumerate(variants.items())
+        if not only or any(part in name for part in only)
+        for seed in seeds
+    ]
+
+    def one(item: tuple[str, int, Path, list[str]]) -> dict:
+        name, seed, run_dir, overrides = item
+        result = train_and_evaluate(task, run_dir, overrides)
+        print(f"{name} seed {seed}: {result}", flush=True)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        finished = list(pool.map(one, todo))
     results: dict[str, dict] = {}
-    for index, (name, overrides) in enumerate(variants.items()):
-        if only and not any(part in name for part in only):
-            continue
-        runs = []
-        for seed in seeds:
-            run_dir = out / f"variant{index}-seed{seed}"
-            runs.append(train_and_evaluate(task, run_dir, [*common, f"trainer.seed={seed}", *overrides]))
-            print(f"{name} seed {seed}: {runs[-1]}", flush=True)
-        results[name] = {"overrides": overrides, "seeds": seeds, **{k: [r[k] for r in runs] for k in runs[0]}}
+    for (name, seed, _, _), run in zip(todo, finished):
+        entry = results.setdefault(name, {"overrides": variants[name], "seeds": []})
+        entry["seeds"].append(seed)
+        for key, value in run.items():
+            entry.setdefault(key, []).append(value)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
 

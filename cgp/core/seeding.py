@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,9 @@ def _seed_started_generators(seed: int) -> None:
 
 def set_deterministic(enabled: bool) -> None:
     """Deterministic kernels where PyTorch has them (warn, not fail, where it has none)."""
+    if enabled:
+        # cuBLAS reads this when it creates its first handle; without it its matrix products may vary.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(enabled, warn_only=True)
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.benchmark = not enabled
