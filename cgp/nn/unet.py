@@ -48,6 +48,7 @@ class UNetSkipBlock(nn.Module):
         innermost: bool = False,
         norm: str = "batch",
         dropout: bool = False,
+        out_activation: str = "tanh",
     ) -> None:
         super().__init__()
         if (inner is None) != innermost:
@@ -65,7 +66,7 @@ class UNetSkipBlock(nn.Module):
         up_in = inner_channels if innermost else 2 * inner_channels
         if outermost:
             up_conv = nn.ConvTranspose2d(up_in, outer_channels, 4, 2, 1)
-            self.up = nn.Sequential(nn.ReLU(True), up_conv, nn.Tanh())
+            self.up = nn.Sequential(nn.ReLU(True), up_conv, nn.Tanh() if out_activation == "tanh" else nn.Identity())
         else:
             up_conv = nn.ConvTranspose2d(up_in, outer_channels, 4, 2, 1, bias=bias)
             tail = [nn.Dropout(0.5)] if dropout else []
@@ -82,6 +83,7 @@ class UNetGenerator(nn.Module):
 
     ``num_downs`` is the number of halvings (at least 5; see :func:`unet_depth`); ``dropout`` puts
     Dropout(0.5) in the ``num_downs - 5`` innermost 8x-wide levels around the bottleneck.
+    ``out_activation="none"`` drops the final tanh (for outputs that are not images in [-1, 1]).
     """
 
     def __init__(
@@ -92,8 +94,11 @@ class UNetGenerator(nn.Module):
         base_width: int = 64,
         norm: str = "batch",
         dropout: bool = True,
+        out_activation: str = "tanh",
     ) -> None:
         super().__init__()
+        if out_activation not in ("tanh", "none"):
+            raise ValueError(f"out_activation must be 'tanh' or 'none', got {out_activation!r}")
         if num_downs < 5:
             raise ValueError(f"a U-Net needs num_downs >= 5, got {num_downs}")
         self.num_downs = num_downs
@@ -104,7 +109,9 @@ class UNetGenerator(nn.Module):
             block = UNetSkipBlock(8 * w, 8 * w, inner=block, norm=norm, dropout=dropout)
         for outer, inner in ((4 * w, 8 * w), (2 * w, 4 * w), (w, 2 * w)):
             block = UNetSkipBlock(outer, inner, inner=block, norm=norm)
-        self.model = UNetSkipBlock(out_channels, w, in_channels, block, outermost=True, norm=norm)
+        self.model = UNetSkipBlock(
+            out_channels, w, in_channels, block, outermost=True, norm=norm, out_activation=out_activation
+        )
 
     def check_input_size(self, h: int, w: int) -> None:
         """Raise ValueError unless both sides are multiples of ``stride`` (the skips need exact halvings)."""

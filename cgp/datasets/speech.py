@@ -1,0 +1,220 @@
+"""Speech-enhancement datasets: recorded noisy/clean pairs, or clean speech mixed with noise on the fly.
+
+Items are ``{"x": clean waveform [T], "cond": noisy waveform [T], "name": str}``, mono float32 at the
+dataset's sample rate, whatever the files' format, rate or channel count (see :mod:`cgp.datasets.audio`).
+
+- :class:`NoisyCleanFolder` reads ``ROOT/{split}/clean/`` and ``ROOT/{split}/noisy/`` paired by file name
+  without its suffix: the layout of VoiceBank+DEMAND (Valentini-Botinhao et al. 2016), the benchmark of
+  SEGAN (Pascual et al. 2017) and its successors.
+- :class:`MixedNoise` adds a random stretch of a random noise file to each clean file at an SNR drawn
+  uniformly from a range, as the DNS Challenge's synthesiser does (Reddy et al. 2020).
+
+Random crops, noise choices and SNRs draw from the global torch RNG inside ``__getitem__``; the core's
+loader seeds it per item (:class:`cgp.core.data.SeededItems`), so a (seed, position) pair always gives the
+same sample, in any worker and after a resume.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from cgp.core.errors import ConfigError, DataError
+from cgp.datasets.audio import list_audio, load_audio
+from cgp.datasets.paths import inside_root, require_dir
+
+log = logging.getLogger("cgp.data")
+
+LENGTH_TOLERANCE = 0.01
+"""Clean and noisy files of a pair may differ in length by this share of the longer; both are then cut to the
+shorter (encoders pad the end by a few milliseconds). A larger difference means the files do not match."""
+
+QUIET_SEGMENT = 1e-3
+"""A crop whose power is below this share of its whole file's (a pause, or padding) is mixed against the
+file's power instead, so the noise level stays that of the utterance and never divides by zero."""
+
+
+def random_crop(signals: list[torch.Tensor], segment: int) -> list[torch.Tensor]:
+    """The same random stretch of ``segment`` samples from each equally long signal; shorter signals are
+    zero-padded at the end. The offset comes from the global torch RNG."""
+    length = signals[0].shape[-1]
+    if length <= segment:
+        return [torch.nn.functional.pad(s, (0, segment - length)) for s in signals]
+    start = int(torch.randint(0, length - segment + 1, ()))
+    return [s[..., start : start + segment] for s in signals]
+
+
+def pair_audio_by_stem(folder_a: Path, folder_b: Path) -> list[tuple[Path, Path]]:
+    """Audio files of ``folder_a`` and ``folder_b`` matched by stem, sorted; every file must have a partner."""
+    sides = []
+    for folder in (folder_a, folder_b):
+        by_stem: dict[str, Path] = {}
+        for path in list_audio(folder):
+            if path.stem in by_stem:
+                raise DataError(
+                    f"'{by_stem[path.stem]}' and '{path}' share the name '{path.stem}', so the pairing is "
+                    "ambiguous; keep one file per name in each folder"
+                )
+            by_stem[path.stem] = path
+        sides.append(by_stem)
+    a, b = sides
+    for mine, theirs, other in ((a, b, folder_b), (b, a, folder_a)):
+        lonely = sorted(set(mine) - set(theirs))
+        if lonely:
+            more = f" (and {len(lonely) - 1} more)" if len(lonely) > 1 else ""
+            raise DataError(
+                f"'{mine[lonely[0]]}'{more} has no partner in '{other}' (looked for '{lonely[0]}.*'); "
+                "add the missing file or remove the unpaired one"
+            )
+    return [(a[stem], b[stem]) for stem in sorted(a)]
+
+
+class NoisyCleanFolder(Dataset):
+    """Recorded pairs from ``ROOT/{split}/clean/`` and ``ROOT/{split}/noisy/``, matched by file name.
+
+    With ``segment`` (samples) each item is a random crop of that length, at the same offset in both files;
+    shorter files are zero-padded at the end. With ``segment=None`` each item is a whole file.
+    """
+
+    def __init__(self, root: Path, split: str, sample_rate: int, segment: int | None = None) -> None:
+        if segment is not None and segment <= 0:
+            raise ConfigError(f"segment must be a positive number of samples or None, got {segment}")
+        self.root = Path(root)
+        self.sample_rate, self.segment = sample_rate, segment
+        inside_root(self.root, split)  # a split that escapes the root is refused first
+        clean_dir, noisy_dir = (inside_root(self.root, f"{split}/{side}") for side in ("clean", "noisy"))
+        missing = [str(d) for d in (clean_dir, noisy_dir) if not d.is_dir()]
+        if missing:
+            raise DataError(
+                f"'{missing[0]}' is not a folder; speech pairs are read from ROOT/{split}/clean/ and "
+                f"ROOT/{split}/noisy/ holding files with matching names (the VoiceBank+DEMAND layout)"
+            )
+        self.pairs = pair_audio_by_stem(clean_dir, noisy_dir)
+        if not self.pairs:
+            raise DataError(f"'{clean_dir}' holds no audio files; put .wav (or .flac, .mp3, ...) files in it")
+        self._noted: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        clean_path, noisy_path = self.pairs[index]
+        clean = load_audio(clean_path, self.sample_rate)
+        noisy = load_audio(noisy_path, self.sample_rate)
+        if len(clean) != len(noisy):
+            clean, noisy = self._match_lengths(index, clean, noisy)
+        if self.segment is not None:
+            clean, noisy = random_crop([clean, noisy], self.segment)
+        return {"x": clean, "cond": noisy, "name": clean_path.stem}
+
+    def _match_lengths(self, index: int, clean: torch.Tensor, noisy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        clean_path, noisy_path = self.pairs[index]
+        short, long = sorted((len(clean), len(noisy)))
+        if long - short > LENGTH_TOLERANCE * long:
+            raise DataError(
+                f"'{clean_path}' ({len(clean)} samples) and '{noisy_path}' ({len(noisy)} samples at "
+                f"{self.sample_rate} Hz) differ in length by more than {LENGTH_TOLERANCE:.0%}, so they are not the "
+                "same recording; fix or remove the pair"
+            )
+        if index not in self._noted:
+            self._noted.add(index)
+            log.info("'%s' and '%s' differ by %d samples; both cut to %d", clean_path, noisy_path, long - short, short)
+        return clean[:short], noisy[:short]
+
+
+class MixedNoise(Dataset):
+    """Clean speech from ``clean_root`` plus noise from ``noise_root``, mixed on the fly.
+
+    Item ``i`` uses clean file ``i % len(files)`` (``size`` items, default one per file), cropped to
+    ``segment`` samples (or whole if ``None``); a random noise file from a random offset, looped if shorter;
+    and an SNR uniform in ``snr_range`` dB, measured against the clean crop's power (see
+    :data:`QUIET_SEGMENT`). If the mixture would exceed 0.99 in magnitude, clean and noisy are scaled down
+    together, which leaves the SNR unchanged. Decoded noise files are kept in memory up to ``cache_mb``
+    (per worker process); the rest are decoded per item.
+    """
+
+    def __init__(
+        self,
+        clean_root: Path,
+        noise_root: Path,
+        sample_rate: int,
+        segment: int | None,
+        snr_range: tuple[float, float] = (-5.0, 15.0),
+        size: int | None = None,
+        cache_mb: float = 256.0,
+    ) -> None:
+        if segment is not None and segment <= 0:
+            raise ConfigError(f"segment must be a positive number of samples or None, got {segment}")
+        low, high = float(snr_range[0]), float(snr_range[1])
+        if low > high:
+            raise ConfigError(f"snr_range must be (low, high) with low <= high, got {tuple(snr_range)}")
+        self.sample_rate, self.segment, self.snr_range = sample_rate, segment, (low, high)
+        self.clean = list_audio(require_dir(Path(clean_root), "clean speech folder"))
+        self.noises = list_audio(require_dir(Path(noise_root), "noise folder"))
+        for files, folder in ((self.clean, clean_root), (self.noises, noise_root)):
+            if not files:
+                raise DataError(f"'{folder}' holds no audio files; put .wav (or .flac, .mp3, ...) files in it")
+        self.size = len(self.clean) if size is None else size
+        self._cache: dict[Path, tuple[torch.Tensor, float]] = {}
+        self._cache_left = int(cache_mb * 2**20)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < self.size:
+            raise IndexError(f"item {index} is outside this {self.size}-item dataset")
+        clean_path = self.clean[index % len(self.clean)]
+        clean = load_audio(clean_path, self.sample_rate)
+        clean_power = _power(clean)
+        if clean_power == 0.0:
+            raise DataError(f"clean speech file '{clean_path}' is silent (all zeros); remove it")
+        if self.segment is not None:
+            clean = random_crop([clean], self.segment)[0]
+        noise_path = self.noises[int(torch.randint(0, len(self.noises), ()))]
+        noise, noise_power = self._load_noise(noise_path)
+        noise = _loop_crop(noise, len(clean))
+        snr = self.snr_range[0] + (self.snr_range[1] - self.snr_range[0]) * float(torch.rand(()))
+        speech_level = _reference_power(clean, clean_power)
+        noise_level = _reference_power(noise, noise_power)
+        noisy = clean + (speech_level / (noise_level * 10 ** (snr / 10))) ** 0.5 * noise
+        peak = float(noisy.abs().max())
+        if peak > 0.99:
+            clean, noisy = clean * (0.99 / peak), noisy * (0.99 / peak)
+        return {"x": clean, "cond": noisy, "name": f"{clean_path.stem}-{index}"}
+
+    def _load_noise(self, path: Path) -> tuple[torch.Tensor, float]:
+        """The decoded noise file and its power, from the cache when it is there."""
+        if path in self._cache:
+            return self._cache[path]
+        noise = load_audio(path, self.sample_rate)
+        power = _power(noise)
+        if power == 0.0:
+            raise DataError(f"noise file '{path}' is silent (all zeros); remove it")
+        if noise.numel() * noise.element_size() <= self._cache_left:
+            self._cache[path] = (noise, power)
+            self._cache_left -= noise.numel() * noise.element_size()
+        return noise, power
+
+
+def _power(x: torch.Tensor) -> float:
+    return float(x.double().pow(2).mean())
+
+
+def _reference_power(segment: torch.Tensor, file_power: float) -> float:
+    """The segment's power, or the whole file's where the segment is nearly silent."""
+    power = _power(segment)
+    return power if power >= QUIET_SEGMENT * file_power else file_power
+
+
+def _loop_crop(noise: torch.Tensor, length: int) -> torch.Tensor:
+    """``length`` samples of ``noise`` from a random offset, wrapping around to its start if it is shorter."""
+    if len(noise) >= length:
+        start = int(torch.randint(0, len(noise) - length + 1, ()))
+        return noise[start : start + length]
+    start = int(torch.randint(0, len(noise), ()))
+    return noise[(start + torch.arange(length)) % len(noise)]

@@ -1,0 +1,39 @@
+"""Built-in plugin ``speech_enhance``: spectrogram-domain speech enhancement GAN."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cgp import hookimpl
+
+
+@hookimpl
+def cgp_register_tasks(register: Callable[[type], None]) -> None:
+    from cgp.plugins.speech_enhance.task import SpeechEnhanceTask
+
+    register(SpeechEnhanceTask)
+
+
+@hookimpl
+def cgp_register_losses(register: Callable[[type], None]) -> None:
+    from cgp.plugins.speech_enhance.losses import MultiResolutionSTFT, SpectralL1
+
+    register(SpectralL1)
+    register(MultiResolutionSTFT)
+
+
+@hookimpl
+def cgp_register_metrics(register: Callable[..., None]) -> None:
+    from cgp.plugins.speech_enhance.evaluation import speech_quality
+
+    register("speech_quality", speech_quality)
+
+
+@hookimpl
+def cgp_register_datasets(register: Callable[..., None]) -> None:
+    from cgp.datasets.procedural_speech import ProceduralSpeech
+    from cgp.datasets.speech import MixedNoise, NoisyCleanFolder
+
+    register("noisy_clean_folder", NoisyCleanFolder)
+    register("mixed_noise", MixedNoise)
+    register("procedural_speech", ProceduralSpeech)

@@ -1,0 +1,59 @@
+"""Spectral regression terms of the speech-enhancement objective; both compare waveforms.
+
+- ``spectral_l1``: L1 between the compressed magnitudes (the task's STFT) of the enhanced and the
+  clean waveform: the task's main regression term.
+- ``mrstft``: the multi-resolution STFT loss of Parallel WaveGAN (Yamamoto et al. 2020, eq. 4-6):
+  spectral convergence plus log-magnitude L1, averaged over three resolutions, here (512, 128, 512),
+  (1024, 256, 1024) and (256, 64, 256) samples of (FFT, hop, window), i.e. 32/16/64 ms windows at
+  16 kHz.
+
+The core's ``l1`` term on the same tensors is the waveform L1.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from cgp.core.losses import LossInputs, TermLoss, _require
+from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
+
+
+class SpectralTerm(TermLoss):
+    """A term that needs the task's STFT front end; the task passes it when building the objective."""
+
+    side: ClassVar[str] = "generator"
+
+    def __init__(self, weight: float = 1.0, frontend: STFTFrontEnd | None = None) -> None:
+        super().__init__(weight)
+        self.frontend = frontend or STFTFrontEnd()
+
+
+class SpectralL1(SpectralTerm):
+    name = "spectral_l1"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        _require(t, self.name, "real", "fake")
+        return F.l1_loss(self.frontend.features(t.fake), self.frontend.features(t.real))
+
+
+class MultiResolutionSTFT(SpectralTerm):
+    name = "mrstft"
+    RESOLUTIONS: ClassVar[tuple[tuple[int, int, int], ...]] = ((512, 128, 512), (1024, 256, 1024), (256, 64, 256))
+
+    def __init__(self, weight: float = 1.0, frontend: STFTFrontEnd | None = None) -> None:
+        super().__init__(weight, frontend)
+        self.frontends = [STFTFrontEnd(n, h, w, compress=1.0) for n, h, w in self.RESOLUTIONS]
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        _require(t, self.name, "real", "fake")
+        total = t.fake.new_zeros((), dtype=torch.float32)
+        for fe in self.frontends:
+            fe.window = fe.window.to(t.fake.device)
+            fake, real = fe.features(t.fake), fe.features(t.real)
+            convergence = torch.linalg.vector_norm(real - fake) / torch.linalg.vector_norm(real).clamp_min(1e-8)
+            log_mag = F.l1_loss(torch.log(fake.clamp_min(1e-5)), torch.log(real.clamp_min(1e-5)))
+            total = total + convergence + log_mag
+        return total / len(self.frontends)

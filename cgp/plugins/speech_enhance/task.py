@@ -1,0 +1,229 @@
+"""The ``speech_enhance`` task: spectrogram-domain speech enhancement with a discriminator that sees
+the noisy input (SEGAN, Pascual et al. 2017, moved to the spectral domain like MetricGAN+ and CMGAN).
+
+The generator maps the noisy waveform's compressed STFT magnitude to a mask (or a magnitude) and
+rebuilds the waveform with the noisy phase; the discriminator judges (noisy, candidate) spectrogram
+pairs patch by patch with a least-squares loss; the generator also minimises a weighted spectral L1
+to the clean speech (and, optionally, a multi-resolution STFT loss and a waveform L1). Trained with
+the regression terms alone the output is over-smoothed: the ablation is one flag each,
+``objective.gan_weight=0`` (L1 only) and ``model.conditional_discriminator=false``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from torch.utils.data import Dataset
+
+from cgp.core.config import (
+    DataConfig,
+    EvalConfig,
+    ObjectiveConfig,
+    OptimConfig,
+    RunConfig,
+    ScheduleConfig,
+    StrictModel,
+    TrainerConfig,
+)
+from cgp.core.interfaces import GanModels
+from cgp.core.objective import ConditionalObjective, Objective
+from cgp.core.seeding import isolated_rng
+from cgp.core.task import Task
+from cgp.datasets.procedural_speech import ProceduralSpeech
+from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, random_crop
+from cgp.nn.init import init_weights
+from cgp.nn.patchgan import NLayerDiscriminator
+from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
+from cgp.plugins.speech_enhance.losses import SpectralTerm
+from cgp.plugins.speech_enhance.models import NoisyCondition, SpectrogramDiscriminator, SpectrogramEnhancer
+from cgp.plugins.speech_enhance.samples import write_speech_samples
+
+
+class SpeechModelConfig(StrictModel):
+    n_fft: int = Field(512, ge=64, description="STFT size in samples (32 ms at 16 kHz); a power of two")
+    hop: int = Field(128, ge=1, description="STFT hop in samples (8 ms at 16 kHz)")
+    win: int = Field(512, ge=16, description="STFT (Hann) window length in samples, at most n_fft")
+    compress: float = Field(0.3, gt=0, le=1, description="magnitude compression exponent c in |X|^c (1: none)")
+    output: Literal["mask", "magnitude"] = Field(
+        "mask", description="the generator predicts a [0, 1] mask, or a correction to the compressed magnitude"
+    )
+    generator_width: int = Field(16, ge=4, description="filters in the U-Net's first layer")
+    generator_depth: int = Field(5, ge=5, le=8, description="U-Net halvings of frequency and time")
+    discriminator_width: int = Field(16, ge=4, description="filters in the PatchGAN's first layer")
+    discriminator_layers: int = Field(3, ge=1, le=5, description="PatchGAN stride-2 layers (3: 70x70 bins x frames)")
+    norm: Literal["batch", "none"] = Field(
+        "batch", description="normalisation in both networks (instance norm would make chunked inference inexact)"
+    )
+    init_gain: float = Field(0.02, gt=0, description="std of the normal weight init")
+    conditional_discriminator: bool = Field(True, description="false: D sees only the candidate (the ablation)")
+
+    @model_validator(mode="after")
+    def _stft_fits(self) -> SpeechModelConfig:
+        if self.n_fft & (self.n_fft - 1):
+            raise ValueError(f"n_fft must be a power of two, got {self.n_fft}")
+        if self.win > self.n_fft:
+            raise ValueError(f"win ({self.win}) cannot exceed n_fft ({self.n_fft})")
+        if self.hop > self.win // 2:
+            raise ValueError(f"hop ({self.hop}) must be at most win / 2 ({self.win // 2}) for a faithful inverse STFT")
+        if (self.n_fft // 2) % 2**self.generator_depth:
+            raise ValueError(
+                f"n_fft / 2 = {self.n_fft // 2} is not a multiple of 2 ** generator_depth = {2**self.generator_depth}"
+            )
+        return self
+
+
+class SpeechDataConfig(DataConfig):
+    root: Path | None = Field(
+        None, description="VoiceBank+DEMAND layout ROOT/{train,test}/{clean,noisy}/; unset: built-in or mixing"
+    )
+    clean_root: Path | None = Field(None, description="clean speech to mix with data.noise_root on the fly")
+    noise_root: Path | None = Field(None, description="noise recordings for on-the-fly mixing")
+    test_root: Path | None = Field(
+        None, description="with mixing: a VoiceBank-layout ROOT whose test/ split is evaluated (else mixed too)"
+    )
+    sample_rate: int = Field(16000, ge=1000, description="the task's rate; every file is resampled to it")
+    snr_low: float = Field(-5.0, description="lowest SNR (dB) of built-in and on-the-fly mixtures")
+    snr_high: float = Field(15.0, description="highest SNR (dB) of built-in and on-the-fly mixtures")
+    segment_frames: int = Field(
+        128, ge=8, description="training crops of (segment_frames - 1) * hop samples (128 frames: 1.016 s)"
+    )
+    train_size: int = Field(2000, ge=1, description="built-in or mixed: training items per epoch")
+    test_size: int = Field(100, ge=1, description="built-in or mixed: test items")
+    item_seconds: float = Field(2.0, gt=0, description="built-in data: length of each item")
+    seed: int = Field(0, description="seed of the built-in data and of the mixed test set")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SpeechDataConfig:
+        mixing = self.clean_root is not None or self.noise_root is not None
+        if mixing and (self.clean_root is None or self.noise_root is None):
+            raise ValueError("on-the-fly mixing needs both data.clean_root and data.noise_root")
+        if mixing and self.root is not None:
+            raise ValueError("set either data.root (pairs) or data.clean_root + data.noise_root (mixing), not both")
+        if self.snr_low > self.snr_high:
+            raise ValueError(f"data.snr_low ({self.snr_low}) is above data.snr_high ({self.snr_high})")
+        return self
+
+
+def _speech_objective() -> ObjectiveConfig:
+    return ObjectiveConfig(adversarial="lsgan", mismatch_negative=False, terms={"spectral_l1": 100.0})
+
+
+class SpeechEnhanceConfig(RunConfig):
+    trainer: TrainerConfig = Field(
+        default_factory=lambda: TrainerConfig(steps=4000, batch_size=16, sample_every=1000, checkpoint_every=1000),
+        description="training loop",
+    )
+    data: SpeechDataConfig = Field(default_factory=SpeechDataConfig, description="speech data")
+    optim: OptimConfig = Field(
+        default_factory=lambda: OptimConfig(schedule=ScheduleConfig(kind="linear", decay_start=0.5)),
+        description="optimizers (linear decay over the second half)",
+    )
+    objective: ObjectiveConfig = Field(
+        default_factory=_speech_objective, description="LSGAN + 100 x spectral L1 (compressed magnitude)"
+    )
+    model: SpeechModelConfig = Field(default_factory=SpeechModelConfig, description="STFT front end and networks")
+    eval: EvalConfig = Field(
+        default_factory=lambda: EvalConfig(metrics=["speech_quality"], num_samples=4), description="evaluation"
+    )
+
+
+class RandomCrop(Dataset):
+    """Fixed-length training crops (the same offset for clean and noisy; zero-padded if shorter).
+
+    The offset comes from the global RNG, which the core's loader seeds per item."""
+
+    def __init__(self, dataset: Dataset, samples: int) -> None:
+        self.dataset, self.samples = dataset, samples
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.dataset[index]
+        x, cond = random_crop([item["x"], item["cond"]], self.samples)
+        return {**item, "x": x, "cond": cond}
+
+
+class FixedItems(Dataset):
+    """Items of a randomised dataset made fixed: item ``i`` is drawn on an RNG seeded with (seed, i),
+    so a mixed test set is the same set in every evaluation."""
+
+    def __init__(self, dataset: Dataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        with isolated_rng(self.seed * 1_000_003 + index):
+            return self.dataset[index]
+
+
+class EnhanceOptions(StrictModel):
+    chunk_seconds: float = Field(10.0, gt=0, description="audio enhanced per network pass")
+    context_seconds: float = Field(1.0, ge=0, description="context on each side of a chunk, enhanced and dropped")
+
+
+class SpeechEnhanceTask(Task):
+    name = "speech_enhance"
+    description = "speech enhancement: spectrogram U-Net + input-conditioned PatchGAN (SEGAN-style, spectral)"
+    config_model = SpeechEnhanceConfig
+    generate_options = EnhanceOptions
+
+    def frontend(self) -> STFTFrontEnd:
+        m = self.config.model
+        return STFTFrontEnd(m.n_fft, m.hop, m.win, m.compress)
+
+    @property
+    def segment_samples(self) -> int:
+        return (self.config.data.segment_frames - 1) * self.config.model.hop
+
+    def build_models(self) -> GanModels:
+        m = self.config.model
+        frontend = self.frontend()
+        generator = SpectrogramEnhancer(frontend, m.output, m.generator_width, m.generator_depth, m.norm)
+        channels = 2 if m.conditional_discriminator else 1
+        net = NLayerDiscriminator(channels, m.discriminator_width, m.discriminator_layers, m.norm)
+        init_weights(generator, "normal", m.init_gain)
+        init_weights(net, "normal", m.init_gain)
+        discriminator = SpectrogramDiscriminator(frontend, net, m.conditional_discriminator)
+        return GanModels(generator, discriminator, NoisyCondition(frontend))
+
+    def build_objective(self, models: GanModels) -> Objective:
+        """The default conditional objective; spectral terms get the models' own STFT front end."""
+        cfg = self.config.objective
+        adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
+        frontend = models.condition.frontend
+        terms = []
+        for name, weight in cfg.terms.items():
+            factory = self.host.term_losses.get(name)
+            is_spectral = isinstance(factory, type) and issubclass(factory, SpectralTerm)
+            terms.append(factory(weight, frontend) if is_spectral else factory(weight))
+        return ConditionalObjective(models, cfg, adversarial, terms)
+
+    def build_dataset(self, split: str) -> Dataset:
+        d = self.config.data
+        train = split == "train"
+        snr = (d.snr_low, d.snr_high)
+        if d.root is not None:
+            return NoisyCleanFolder(d.root, split, d.sample_rate, self.segment_samples if train else None)
+        if d.clean_root is not None:
+            if not train and d.test_root is not None:
+                return NoisyCleanFolder(d.test_root, "test", d.sample_rate, None)
+            segment = self.segment_samples if train else None
+            size = d.train_size if train else d.test_size
+            mixed = MixedNoise(d.clean_root, d.noise_root, d.sample_rate, segment, snr, size=size)
+            return mixed if train else FixedItems(mixed, d.seed)
+        size = d.train_size if train else d.test_size
+        data = ProceduralSpeech(split, size, d.sample_rate, d.item_seconds, snr, seed=d.seed)
+        return RandomCrop(data, self.segment_samples) if train else data
+
+    def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
+        return write_speech_samples(self, models, directory, step)
+
+    def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
+        from cgp.plugins.speech_enhance.inference import enhance_files
+
+        return enhance_files(self, models, inputs, output, options)

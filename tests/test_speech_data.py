@@ -1,0 +1,214 @@
+"""Speech-enhancement datasets: paired folders, on-the-fly noise mixing, procedural speech (cgp.datasets)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cgp.core.data import SeededItems
+from cgp.core.errors import DataError
+from cgp.datasets.audio import load_audio, save_audio
+from cgp.datasets.procedural_speech import NOISE_KINDS, ProceduralSpeech, make_noise, make_voice
+from cgp.datasets.speech import MixedNoise, NoisyCleanFolder
+
+RATE = 16000
+
+
+def snr_db(item: dict) -> float:
+    clean, noisy = item["x"].double(), item["cond"].double()
+    return 10 * math.log10(float(clean.pow(2).sum()) / float((noisy - clean).pow(2).sum()))
+
+
+def ramp(n: int, start: int = 0) -> torch.Tensor:
+    """Sample ``i`` holds ``(start + i) / 32768``: exact in 16 bits, so a crop reveals its offset."""
+    return (torch.arange(n) + start).float() / 32768
+
+
+def voicebank(tmp_path: Path, stems: tuple[str, ...] = ("p1", "p2"), n: int = 4000) -> Path:
+    for side in ("clean", "noisy"):
+        (tmp_path / "train" / side).mkdir(parents=True)
+    for stem in stems:
+        save_audio(tmp_path / "train" / "clean" / f"{stem}.wav", ramp(n), RATE)
+        save_audio(tmp_path / "train" / "noisy" / f"{stem}.flac", ramp(n, 1000), RATE)
+    return tmp_path
+
+
+def test_voicebank_layout_pairs_by_stem(tmp_path: Path) -> None:
+    root = voicebank(tmp_path, n=3000)
+    ds = NoisyCleanFolder(root, "train", RATE, segment=None)
+    assert len(ds) == 2
+    item = ds[1]
+    assert item["name"] == "p2"
+    assert torch.equal(item["x"], load_audio(root / "train" / "clean" / "p2.wav", RATE))
+    assert torch.equal(item["cond"], load_audio(root / "train" / "noisy" / "p2.flac", RATE))
+    assert item["x"].dtype == torch.float32 and item["x"].shape == (3000,)
+
+
+def test_missing_partner_names_file_and_folder(tmp_path: Path) -> None:
+    root = voicebank(tmp_path)
+    save_audio(root / "train" / "clean" / "lonely.wav", ramp(100), RATE)
+    with pytest.raises(DataError) as info:
+        NoisyCleanFolder(root, "train", RATE, segment=None)
+    assert "lonely.wav' has no partner in '" + str(root / "train" / "noisy") + "'" in str(info.value)
+
+
+def test_missing_folders_describe_the_layout(tmp_path: Path) -> None:
+    (tmp_path / "train" / "clean").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"ROOT/train/clean/ and ROOT/train/noisy/"):
+        NoisyCleanFolder(tmp_path, "train", RATE, segment=None)
+    with pytest.raises(DataError, match="escapes the data root"):
+        NoisyCleanFolder(tmp_path, "../elsewhere", RATE, segment=None)
+
+
+def test_random_crop_is_shared_and_seeded(tmp_path: Path) -> None:
+    ds = SeededItems(NoisyCleanFolder(voicebank(tmp_path, n=8000), "train", RATE, segment=1000))
+    item = ds[(0, 123)]
+    offset = int(round(float(item["x"][0]) * 32768))
+    assert torch.equal(item["x"], ramp(1000, offset))
+    assert torch.equal(item["cond"], ramp(1000, offset + 1000))  # same offset in the noisy file
+    assert torch.equal(ds[(0, 123)]["x"], item["x"])  # same seed, same crop
+    offsets = {int(round(float(ds[(0, seed)]["x"][0]) * 32768)) for seed in range(8)}
+    assert len(offsets) > 4 and max(offsets) <= 7000
+
+
+def test_short_files_are_padded_at_the_end(tmp_path: Path) -> None:
+    ds = NoisyCleanFolder(voicebank(tmp_path, n=600), "train", RATE, segment=1000)
+    item = ds[0]
+    assert item["x"].shape == item["cond"].shape == (1000,)
+    assert torch.equal(item["x"][:600], ramp(600)) and not item["x"][600:].any()
+
+
+def test_pair_lengths_within_one_percent_are_cut(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = voicebank(tmp_path, stems=("p1",), n=4000)
+    save_audio(root / "train" / "noisy" / "p1.flac", ramp(3980, 1000), RATE)
+    ds = NoisyCleanFolder(root, "train", RATE, segment=None)
+    with caplog.at_level(logging.INFO, logger="cgp.data"):
+        item = ds[0]
+    assert item["x"].shape == item["cond"].shape == (3980,)
+    assert "differ by 20 samples" in caplog.text
+    save_audio(root / "train" / "noisy" / "p1.flac", ramp(3000, 1000), RATE)
+    with pytest.raises(DataError, match=r"p1\.wav' \(4000 samples\) and '.*p1\.flac' \(3000 samples"):
+        ds[0]
+
+
+def mixed_roots(tmp_path: Path, noise_samples: int = 20000) -> tuple[Path, Path]:
+    """Three steady clean 'speech' files (tones, so that every crop has signal) and two noise files."""
+    rng = np.random.default_rng(0)
+    for folder in ("clean", "noise"):
+        (tmp_path / folder).mkdir()
+    for i, hz in enumerate((150.0, 210.0, 330.0)):
+        save_audio(
+            tmp_path / "clean" / f"s{i}.wav", 0.3 * torch.sin(2 * math.pi * hz * torch.arange(RATE) / RATE), RATE
+        )
+    for kind in ("white", "hum"):
+        noise = 0.2 * make_noise(kind, rng, noise_samples, RATE)
+        save_audio(tmp_path / "noise" / f"{kind}.wav", torch.from_numpy(noise), RATE)
+    return tmp_path / "clean", tmp_path / "noise"
+
+
+@pytest.mark.parametrize("noise_samples", [20000, 3000])  # longer than the crop, and looped
+def test_mixed_noise_reaches_the_snr(tmp_path: Path, noise_samples: int) -> None:
+    clean_root, noise_root = mixed_roots(tmp_path, noise_samples)
+    ds = SeededItems(MixedNoise(clean_root, noise_root, RATE, segment=8000, snr_range=(5, 5), size=6))
+    for position in range(6):
+        item = ds[(position, 1000 + position)]
+        assert item["x"].shape == item["cond"].shape == (8000,)
+        assert abs(snr_db(item) - 5.0) < 0.1
+
+
+def test_mixed_noise_is_deterministic_per_seed(tmp_path: Path) -> None:
+    clean_root, noise_root = mixed_roots(tmp_path)
+    ds = SeededItems(MixedNoise(clean_root, noise_root, RATE, segment=4000, snr_range=(-5, 15)))
+    assert len(ds) == 3
+    a, b, c = ds[(1, 7)], ds[(1, 7)], ds[(1, 8)]
+    assert torch.equal(a["cond"], b["cond"]) and torch.equal(a["x"], b["x"])
+    assert not torch.equal(a["cond"], c["cond"])
+    snrs = [snr_db(ds[(i % 3, i)]) for i in range(8)]
+    assert min(snrs) > -5.01 and max(snrs) < 15.01 and max(snrs) - min(snrs) > 3
+
+
+def test_silent_crop_gets_noise_at_the_file_level(tmp_path: Path) -> None:
+    clean_root, noise_root = mixed_roots(tmp_path)
+    speech = torch.zeros(RATE)
+    speech[-2000:] = 0.3 * torch.sin(2 * math.pi * 200.0 * torch.arange(2000) / RATE)
+    save_audio(clean_root / "s0.wav", speech, RATE)
+    file_power = float(load_audio(clean_root / "s0.wav", RATE).double().pow(2).mean())
+    ds = SeededItems(MixedNoise(clean_root, noise_root, RATE, segment=1000, snr_range=(10, 10), size=1))
+    silent = [item for item in (ds[(0, seed)] for seed in range(6)) if not item["x"].any()]
+    assert silent  # most crops of this file are silence
+    for item in silent:
+        noise_power = float(item["cond"].double().pow(2).mean())
+        assert abs(10 * math.log10(file_power / noise_power) - 10.0) < 0.1
+
+
+def test_procedural_speech_is_a_pure_function_of_seed_split_index() -> None:
+    train = ProceduralSpeech("train", size=8)
+    torch.manual_seed(1)
+    first = train[3]
+    torch.manual_seed(2)  # the global RNG plays no part
+    again = ProceduralSpeech("train", size=8)[3]
+    assert torch.equal(first["x"], again["x"]) and torch.equal(first["cond"], again["cond"])
+    state = torch.get_rng_state()
+    train[4]
+    assert torch.equal(torch.get_rng_state(), state)  # and is left untouched
+    assert not torch.equal(ProceduralSpeech("test", size=8)[3]["x"], first["x"])
+    assert not torch.equal(ProceduralSpeech("train", size=8, seed=1)[3]["x"], first["x"])
+    assert first["name"] == "train-000003"
+    with pytest.raises(IndexError):
+        train[8]
+
+
+def test_procedural_items_have_the_right_shape_and_snr() -> None:
+    ds = ProceduralSpeech("train", size=20, seconds=1.5, snr_range=(0.0, 10.0))
+    snrs = []
+    for i in range(len(ds)):
+        item = ds[i]
+        for key in ("x", "cond"):
+            assert item[key].dtype == torch.float32 and item[key].shape == (24000,)
+            assert torch.isfinite(item[key]).all() and float(item[key].abs().max()) <= 0.99 + 1e-6
+        snrs.append(snr_db(item))
+    assert min(snrs) > -0.01 and max(snrs) < 10.01
+    assert max(snrs) - min(snrs) > 3  # drawn, not fixed
+
+
+def test_voice_is_speech_like() -> None:
+    voice = make_voice(np.random.default_rng(5), 2 * RATE, RATE)
+    assert voice.dtype == np.float32 and voice.shape == (2 * RATE,)
+    voice = voice.astype(np.float64)
+    assert abs(np.sqrt(np.mean(voice**2)) - 1) < 1e-3
+    spectrum = np.abs(np.fft.rfft(voice)) ** 2
+    freqs = np.fft.rfftfreq(len(voice), 1 / RATE)
+    assert spectrum[freqs < 4000].sum() > 0.8 * spectrum.sum()  # energy mostly below 4 kHz
+    frames = voice[: len(voice) // 320 * 320].reshape(-1, 320)
+    energy = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    assert energy.max() - energy.min() > 30  # syllables and gaps, not a steady tone
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_noise_kinds_have_unit_power(kind: str) -> None:
+    noise = make_noise(kind, np.random.default_rng(0), RATE, RATE)
+    assert noise.dtype == np.float32 and noise.shape == (RATE,) and np.isfinite(noise).all()
+    assert abs(float(np.sqrt(np.mean(noise.astype(np.float64) ** 2))) - 1) < 1e-3
+    if kind == "hum":  # 1-Hz bins: the power sits within 2 Hz of the harmonics of 50 or 60 Hz
+        power = np.abs(np.fft.rfft(noise.astype(np.float64))) ** 2
+        bins = np.arange(len(power))
+        near = [np.abs((bins + mains / 2) % mains - mains / 2) <= 2 for mains in (50, 60)]
+        assert max(power[mask].sum() for mask in near) > 0.95 * power.sum()
+    with pytest.raises(ValueError, match="unknown noise kind"):
+        make_noise("rain", np.random.default_rng(0), 10, RATE)
+
+
+def test_procedural_speech_is_fast() -> None:
+    ds = ProceduralSpeech("train", size=40)
+    ds[0]
+    start = time.process_time()  # CPU time: other processes on the machine do not count
+    for i in range(1, 40):
+        ds[i]
+    per_item = (time.process_time() - start) / 39
+    assert per_item < 0.020, f"{per_item * 1000:.1f} ms per 2-s item"

@@ -1,0 +1,246 @@
+"""The speech_enhance task: STFT front end, networks, chunked inference, data sources and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from cgp.core.config import resolve_config
+from cgp.core.errors import ConfigError
+from cgp.core.losses import LossInputs
+from cgp.datasets.audio import load_audio, save_audio
+from cgp.datasets.procedural_speech import ProceduralSpeech
+from cgp.metrics.audio import si_sdr
+from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
+from cgp.plugins.speech_enhance.inference import enhance_blocks, enhancer
+from cgp.plugins.speech_enhance.losses import MultiResolutionSTFT, SpectralL1
+from cgp.plugins.speech_enhance.models import NoisyCondition, SpectrogramEnhancer
+from cgp.plugins.speech_enhance.task import SpeechEnhanceConfig, SpeechEnhanceTask
+from conftest import run_cli, sets
+
+TINY = [
+    "model.generator_width=8",
+    "model.discriminator_width=8",
+    "data.train_size=16",
+    "data.test_size=3",
+    "data.item_seconds=1.0",
+    "data.segment_frames=64",
+    "trainer.batch_size=4",
+    "trainer.log_every=2",
+    "trainer.progress=off",
+    "trainer.device=cpu",
+    "eval.num_samples=2",
+]
+
+
+def _task(*overrides: str) -> SpeechEnhanceTask:
+    config = resolve_config(SpeechEnhanceConfig, "speech_enhance", None, list(overrides))
+    return SpeechEnhanceTask(config, None)
+
+
+def _speech(seconds: float, index: int = 0) -> torch.Tensor:
+    return ProceduralSpeech("test", index + 1, seconds=seconds)[index]["cond"]
+
+
+def _with_batch_stats(models: torch.nn.Module) -> torch.nn.Module:
+    """Eval mode with non-trivial batch-norm statistics, as after training."""
+    g = torch.Generator().manual_seed(1)
+    for m in models.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) * 0.2 - 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+    return models.eval()
+
+
+# -- front end and networks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n_fft", "hop"), [(512, 128), (256, 64), (1024, 256)])
+def test_stft_shapes_and_round_trip(n_fft: int, hop: int) -> None:
+    fe = STFTFrontEnd(n_fft, hop, n_fft)
+    wave = _speech(1.0)[None]
+    spec = fe.stft(wave)
+    assert spec.shape == (1, n_fft // 2 + 1, wave.shape[-1] // hop + 1)
+    assert fe.features(wave).shape == (1, 1, *spec.shape[1:])
+    assert si_sdr(fe.istft(spec, wave.shape[-1]), wave).item() > 80.0
+
+
+def test_compression_inverts_and_has_finite_gradient_in_silence() -> None:
+    fe = STFTFrontEnd()
+    wave = torch.cat([torch.zeros(4000), _speech(0.5)]).requires_grad_()
+    spec = fe.stft(wave)
+    back = fe.decompressed(fe.compressed(spec))
+    assert torch.allclose(back, spec.abs(), atol=1e-3)
+    fe.features(wave).sum().backward()
+    assert torch.isfinite(wave.grad).all()
+
+
+def test_identity_generator_reconstructs_the_waveform() -> None:
+    """A mask of one everywhere: the generator path is STFT -> mask -> inverse STFT with the noisy phase."""
+    fe = STFTFrontEnd()
+    g = SpectrogramEnhancer(fe, "mask", 8, 5, "batch").eval()
+    last = g.net.model.up[1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.constant_(last.bias, 20.0)  # tanh(20) = 1 -> mask (1 + 1) / 2 = 1
+    wave = _speech(1.3)[None]
+    out = g(NoisyCondition(fe)(wave))
+    assert out.shape == wave.shape
+    assert si_sdr(out, wave).item() > 60.0
+
+
+@pytest.mark.parametrize("mode", ["mask", "magnitude"])
+@pytest.mark.parametrize("length", [1000, 16001, 23456])
+def test_generator_takes_any_length(mode: str, length: int) -> None:
+    fe = STFTFrontEnd()
+    g = SpectrogramEnhancer(fe, mode, 8, 5, "batch").eval()
+    with torch.no_grad():
+        out = g(NoisyCondition(fe)(torch.randn(2, length) * 0.1))
+    assert out.shape == (2, length)
+    assert torch.isfinite(out).all()
+
+
+def test_discriminator_sees_the_noisy_input_unless_unconditional() -> None:
+    wave, noisy = _speech(0.5, 0)[None], _speech(0.5, 1)[None]
+    for conditional in (True, False):
+        models = _task(f"model.conditional_discriminator={str(conditional).lower()}").build_models().eval()
+        cond = models.condition.for_discriminator(models.condition(noisy))
+        other = models.condition.for_discriminator(models.condition(wave))
+        changed = not torch.equal(models.discriminator(wave, cond), models.discriminator(wave, other))
+        assert changed == conditional
+        assert models.discriminator.net.blocks[0][0].in_channels == (2 if conditional else 1)
+
+
+def test_spectral_terms_vanish_for_identical_signals_only() -> None:
+    item = ProceduralSpeech("test", 1, seconds=1.0)[0]
+    clean, noisy = item["x"][None], item["cond"][None]
+    for loss in (SpectralL1(1.0), MultiResolutionSTFT(1.0)):
+        same = loss(LossInputs(clean, clean.clone(), None, None))
+        different = loss(LossInputs(clean, noisy, None, None))
+        assert same.item() < 1e-4 < different.item()
+
+
+def test_bad_stft_settings_are_config_errors() -> None:
+    for overrides, words in [
+        (["model.n_fft=500"], "power of two"),
+        (["model.hop=400"], "win / 2"),
+        (["model.n_fft=256", "model.win=256", "model.generator_depth=8"], "generator_depth"),
+    ]:
+        with pytest.raises(ConfigError, match=words):
+            _task(*overrides)
+    with pytest.raises(ConfigError, match="both data.clean_root and data.noise_root"):
+        _task("data.clean_root=/tmp")
+
+
+# -- chunked inference ----------------------------------------------------------------------------
+
+
+def test_chunked_enhancement_equals_whole_file() -> None:
+    task = _task("model.generator_width=8")
+    models = _with_batch_stats(task.build_models())
+    wave = torch.cat([_speech(2.0, i) for i in range(3)])  # 6 s
+    run = enhancer(models)
+    whole = run(wave)
+    unit = task.config.model.hop * models.generator.stride
+    chunked = torch.cat(list(enhance_blocks(wave.split(4 * unit), run, 2 * unit)))
+    assert chunked.shape == whole.shape
+    assert (chunked - whole).abs().max().item() < 1e-5
+    no_context = torch.cat(list(enhance_blocks(wave.split(4 * unit), run, 0)))
+    assert (no_context - whole).abs().max().item() > 1e-5  # the context is what makes them agree
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("speech") / "run"
+    result = run_cli(
+        "train",
+        "--plugin",
+        "speech_enhance",
+        "--run-dir",
+        str(run),
+        *sets(*TINY, "trainer.steps=4", "trainer.sample_every=4"),
+    )
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_train_writes_audio_samples_and_evaluate_reports_si_sdr(trained: Path) -> None:
+    step = trained / "samples" / "step_00000004"
+    assert sorted(p.name for p in step.iterdir()) == [
+        f"{k}_{kind}.wav" for k in range(2) for kind in ("clean", "enhanced", "noisy")
+    ]
+    assert (trained / "samples" / "step_00000004.png").is_file()
+    result = run_cli("evaluate", str(trained), "--json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{") :])
+    for key in ("si_sdr", "si_sdr_noisy", "si_sdr_improvement", "lsd", "spectral_detail"):
+        assert key in metrics
+    assert metrics["si_sdr_improvement"] == pytest.approx(metrics["si_sdr"] - metrics["si_sdr_noisy"], abs=1e-4)
+
+
+def test_generate_enhances_files_of_any_length(trained: Path, tmp_path: Path) -> None:
+    rate = 16000
+    long_file, short_file = tmp_path / "long.wav", tmp_path / "short.flac"
+    save_audio(long_file, _speech(3.3), rate)
+    save_audio(short_file, _speech(0.2), rate)
+    out = tmp_path / "out"
+    result = run_cli(
+        "generate", str(trained), str(long_file), str(short_file), "--output", str(out), "--chunk-seconds", "1"
+    )
+    assert result.exit_code == 0, result.output
+    for source in (long_file, short_file):
+        enhanced = load_audio(out / f"{source.stem}.wav", rate)
+        assert enhanced.shape == load_audio(source, rate).shape
+    single = tmp_path / "one.flac"
+    result = run_cli("generate", str(trained), str(long_file), "--output", str(single))
+    assert result.exit_code == 0, result.output
+    assert load_audio(single, rate).shape[0] == load_audio(long_file, rate).shape[0]
+
+
+def test_generate_names_a_corrupt_file(trained: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF" + bytes(range(256)) * 8)
+    result = run_cli("generate", str(trained), str(bad), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "broken.wav" in result.output
+
+
+def _write_pairs(root: Path, split: str, count: int, seconds: float) -> None:
+    data = ProceduralSpeech(split, count, seconds=seconds, seed=7)
+    for i in range(count):
+        save_audio(root / split / "clean" / f"u{i}.wav", data[i]["x"], 16000)
+        save_audio(root / split / "noisy" / f"u{i}.wav", data[i]["cond"], 16000)
+
+
+def test_trains_on_a_voicebank_folder_and_on_mixed_noise(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs"
+    _write_pairs(pairs, "train", 4, 1.2)
+    _write_pairs(pairs, "test", 2, 0.9)
+    run = tmp_path / "folder"
+    result = run_cli(
+        "train",
+        "--plugin",
+        "speech_enhance",
+        "--run-dir",
+        str(run),
+        *sets(*TINY, "trainer.steps=2", f"data.root={pairs}"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "eval/si_sdr" in (run / "metrics.jsonl").read_text()
+
+    noise = tmp_path / "noise"
+    save_audio(noise / "hum.wav", 0.05 * torch.sin(torch.arange(20000) * 2 * torch.pi * 50 / 16000), 16000)
+    mixed = run_cli(
+        "train",
+        "--plugin",
+        "speech_enhance",
+        "--run-dir",
+        str(tmp_path / "mixed"),
+        *sets(*TINY, "trainer.steps=2", f"data.clean_root={pairs / 'train' / 'clean'}", f"data.noise_root={noise}"),
+    )
+    assert mixed.exit_code == 0, mixed.output
