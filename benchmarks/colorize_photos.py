@@ -1,6 +1,11 @@
-"""A quick pix2pix colouriser on real photographs: grayscale -> colour, default settings, split by photograph.
+"""Quick pix2pix models on real colour photographs, default settings, split by photograph.
 
-    cd benchmarks && python colorize_photos.py --out out/colorize
+    cd benchmarks && python colorize_photos.py --task colorize --out out/colorize
+    cd benchmarks && python colorize_photos.py --task restore --out out/restore
+
+Two tasks on the same crops: ``colorize`` (A: the grayscale crop) and ``restore`` (A: the crop with
+Gaussian noise of standard deviation 0.08 and then JPEG compression at quality 30, a seeded draw
+per crop; the input of a photo-restoration model). B is the colour crop in both.
 
 Steps (each skipped when its output exists, so a rerun only redoes what is missing):
 
@@ -9,16 +14,17 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
    scikit-image's sample images (its wheel from PyPI) and matplotlib's ``grace_hopper.jpg``. Drawings,
    renders, micrographs and astronomy images of those packages are left out.
 2. build: 64x64 crops at random positions and scales into the paired layout ``ROOT/{train,test}/{A,B}/``
-   (A: the grayscale crop, B: the colour crop). Training crops come from 15 photographs, test crops from
+   (A: the degraded crop, B: the colour crop). Training crops come from 15 photographs, test crops from
    4 *other* photographs, so the test measures colourising photographs the model never saw.
 3. train + evaluate: ``cgp train --plugin pix2pix --set data.root=ROOT`` with every other setting at its
-   default, under a wall-clock cap, then ``cgp evaluate``: PSNR/SSIM/L1 of the colourised test crops
-   against the colour originals, and the same for the grayscale input itself (the identity baseline).
+   default, under a wall-clock cap, then ``cgp evaluate``: PSNR/SSIM/L1 of the model's test outputs
+   against the colour originals, and the same for the degraded input itself (the identity baseline).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import shutil
@@ -29,6 +35,7 @@ import zipfile
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 from PIL import Image
 
 from runs import cgp, train_and_evaluate
@@ -81,7 +88,18 @@ def random_crops(photo: Path, count: int, rng: random.Random) -> list[Image.Imag
     return crops
 
 
-def build(photos: list[Path], root: Path, seed: int = 0) -> dict[str, list[str]]:
+def degrade(crop: Image.Image, task: str, rng: random.Random) -> Image.Image:
+    """The model's input for ``crop``: grayscale (``colorize``), or noisy and JPEG-compressed (``restore``)."""
+    if task == "colorize":
+        return crop.convert("L")
+    noise = np.random.default_rng(rng.getrandbits(32)).normal(0.0, 0.08 * 255, (CROP, CROP, 3))
+    noisy = Image.fromarray(np.clip(np.asarray(crop, np.float64) + noise, 0, 255).astype(np.uint8))
+    buffer = io.BytesIO()
+    noisy.save(buffer, "JPEG", quality=30)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def build(photos: list[Path], root: Path, task: str, seed: int = 0) -> dict[str, list[str]]:
     rng = random.Random(seed)
     used: dict[str, list[str]] = {"train": [], "test": []}
     for photo in photos:
@@ -89,7 +107,7 @@ def build(photos: list[Path], root: Path, seed: int = 0) -> dict[str, list[str]]
         used[split].append(photo.name)
         count = TEST_CROPS_PER_PHOTO if split == "test" else TRAIN_CROPS_PER_PHOTO
         for index, crop in enumerate(random_crops(photo, count, rng)):
-            for side, image in (("A", crop.convert("L")), ("B", crop)):
+            for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
                 folder = root / split / side
                 folder.mkdir(parents=True, exist_ok=True)
                 image.save(folder / f"{photo.stem}_{index:02d}.png")
@@ -97,7 +115,7 @@ def build(photos: list[Path], root: Path, seed: int = 0) -> dict[str, list[str]]
 
 
 def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> None:
-    """Grayscale input, colourised output and colour original of ``count`` test crops, in three rows."""
+    """Input, output and colour original of ``count`` test crops, in three rows."""
     inputs = sorted((root / "test/A").glob("*.png"))[:: len(list((root / "test/A").glob("*.png"))) // count][:count]
     with tempfile.TemporaryDirectory() as tmp:
         done = cgp(["generate", str(run_dir), *map(str, inputs), "--output", tmp])
@@ -117,14 +135,16 @@ def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("out/colorize"))
+    parser.add_argument("--task", choices=["colorize", "restore"], default="colorize")
+    parser.add_argument("--out", type=Path, help="default: out/TASK")
     parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock cap on training")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     opts = parser.parse_args()
+    opts.out = opts.out or Path("out") / opts.task
     photos_dir, root = opts.out / "photos", opts.out / "pairs"
     photos = sorted(photos_dir.iterdir()) if photos_dir.is_dir() else fetch(photos_dir)
     if not root.is_dir():
-        used = build(photos, root)
+        used = build(photos, root, opts.task)
         (opts.out / "photos.json").write_text(json.dumps(used, indent=2))
     run_dir = opts.out / f"run-seed{opts.seed}"
     overrides = [f"data.root={root.resolve()}", f"trainer.max_minutes={opts.minutes}", f"trainer.seed={opts.seed}"]

@@ -112,7 +112,7 @@ def _speech_objective() -> ObjectiveConfig:
 
 class SpeechEnhanceConfig(RunConfig):
     trainer: TrainerConfig = Field(
-        default_factory=lambda: TrainerConfig(steps=4000, batch_size=16, sample_every=1000, checkpoint_every=1000),
+        default_factory=lambda: TrainerConfig(steps=2000, batch_size=16, sample_every=500, checkpoint_every=500),
         description="training loop",
     )
     data: SpeechDataConfig = Field(default_factory=SpeechDataConfig, description="speech data")

@@ -1,0 +1,314 @@
+"""Real recorded speech in real recorded noise, in the VoiceBank+DEMAND layout, from Debian packages.
+
+    cd benchmarks && python speech_real_set.py --out out/speech_real
+
+Writes ``OUT/{train,test}/{clean,noisy}/NAME.wav`` (16 kHz, mono, 16-bit) and ``OUT/manifest.json``
+(sources, versions, licences, speakers, noises, SNRs, seeds, and per clip its source file, segment,
+noise, noise offset and SNR). Steps, each skipped when its output exists:
+
+1. fetch (into ``--sources``): ``apt-get download`` + ``dpkg -x`` of
+
+   * speech: Asterisk's core voice prompts in G.722 (16 kHz wide band, 64 kbit/s, 50-7000 Hz), Debian
+     source package ``asterisk-core-sounds``: studio recordings by professional voice artists, one
+     speaker per package, about 25 minutes each. ``-en-g722``: Allison Smith (en-US, female,
+     CC-BY-SA-3.0); ``-fr-g722``: June Wallack (fr-CA, female, CC-BY-SA-3.0); ``-it-g722``: Carlo
+     Flora (it-IT, male, CC-BY-3.0); ``-ru-g722``: the IvrvoiceRU voice provided by Maxim Topal (ru-RU,
+     female, CC-BY-3.0). (``-es-g722`` is Allison Smith again, so it is not used.)
+   * noise: the ambience loops of the game UFO: Alien Invasion (``ufoai-sound``, file
+     ``base/0snd.pk3``): recordings of a city, a night, wind, a fountain, water, fire, a pump and wind-blown
+     sand (CC-BY-SA-3.0, CC-BY-3.0 or GPL-2+ per file, as listed in :data:`NOISES`). The package does not
+     say how each was made; they sound like field recordings, but that was not checked file by file.
+
+2. cut: every prompt is decoded at 16 kHz (``cgp.datasets.audio.load_audio``, which reads G.722 through
+   PyAV), trimmed to its speech (20-ms frames within 40 dB of the loudest one, 50 ms kept either side)
+   and, when longer than 4 s, split at its longest pause (recursively); pieces of 1-4 s are kept.
+   Prompts are visited in a seeded random order until each speaker's quota is met.
+
+3. mix: the split is **by speaker**: training clips come from Allison (en), June (fr) and Carlo (it),
+   test clips from the Russian speaker, heard nowhere in training. The noises are split too: the test
+   set uses noise recordings that no training clip was mixed with (as VoiceBank+DEMAND does,
+   Valentini-Botinhao et al. 2016, "Investigating RNN-based speech enhancement methods for noise-robust
+   text-to-speech", SSW 9). Each clean clip is set to -25 dBFS RMS; a random segment of a noise of its
+   split (tiled when shorter than the clip), high-passed at 100 Hz so that rumble below the speech band
+   does not count towards the SNR (several loops hold most of their energy below 100 Hz), is added at
+   an SNR from VoiceBank+DEMAND's sets: {0, 5, 10, 15} dB for training, {2.5, 7.5, 12.5, 17.5} dB for
+   testing. Every (noise, SNR) pair of a split is used equally often (up to one), in a seeded random
+   order. SNR = 10 log10(P_clean / P_noise) over the whole clip (clips are trimmed to speech, so this
+   is close to an active-speech-level SNR). Where the mixture would exceed 0.99, clean and noisy are
+   scaled down together.
+
+Note: the "clean" references are G.722-coded; they hold nothing above 7 kHz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+
+from cgp.datasets.audio import load_audio, save_audio
+from cgp.datasets.procedural_speech import mix_at_snr
+
+SAMPLE_RATE = 16_000
+
+SPEAKERS = {
+    "en_US_f_Allison": ("asterisk-core-sounds-en-g722", "train", "Allison Smith, en-US, female", "CC-BY-SA-3.0"),
+    "fr_CA_f_June": ("asterisk-core-sounds-fr-g722", "train", "June Wallack, fr-CA, female", "CC-BY-SA-3.0"),
+    "it_IT_m_Carlo": ("asterisk-core-sounds-it-g722", "train", "Carlo Flora, it-IT, male", "CC-BY-3.0"),
+    "ru_RU_f_IvrvoiceRU": ("asterisk-core-sounds-ru-g722", "test", "IvrvoiceRU voice, ru-RU, female", "CC-BY-3.0"),
+}
+"""Folder under /usr/share/asterisk/sounds/ -> (Debian package, split, who, licence from debian/copyright)."""
+
+NOISES = {
+    "city_abnd_ufoai_atm": ("train", "abandoned-city ambience", "GPL-2+"),
+    "arcticwind": ("train", "wind", "CC-BY-SA-3.0"),
+    "waterfontain": ("train", "fountain", "CC-BY-SA-3.0"),
+    "water01": ("train", "running water", "CC-BY-SA-3.0"),
+    "fire1": ("train", "fire", "GPL-2"),
+    "minepump03": ("train", "pump machinery", "CC-BY-3.0"),
+    "ufo_night_atm": ("test", "night ambience", "GPL-2+"),
+    "sand-city": ("test", "wind-blown sand", "CC-BY-SA-3.0"),
+    "fire03": ("test", "fire (another recording than fire1)", "CC-BY-SA-3.0"),
+}
+"""``base/sound/ambience/NAME.ogg`` of ufoai-sound -> (split, what it is, licence from debian/copyright)."""
+NOISE_PACKAGE = "ufoai-sound"
+
+SNR_DB = {"train": (0.0, 5.0, 10.0, 15.0), "test": (2.5, 7.5, 12.5, 17.5)}
+"""VoiceBank+DEMAND's SNR sets (Valentini-Botinhao et al. 2016)."""
+CLEAN_RMS_DBFS = -25.0  # a common speech level that leaves headroom for the noise
+NOISE_HIGHPASS_HZ = 100.0
+MIN_SECONDS, MAX_SECONDS = 1.0, 4.0
+FRAME_S = 0.02
+ACTIVE_DB = 40.0  # frames within this many dB of the loudest frame count as speech
+MARGIN_S = 0.05
+MIN_PAUSE_S = 0.1  # a split point must be a pause at least this long
+
+
+def apt_fetch(packages: list[str], dest: Path) -> dict[str, str]:
+    """``apt-get download`` + ``dpkg -x`` each package into ``dest``; returns package -> version."""
+    versions = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for package in packages:
+            done = subprocess.run(["apt-get", "download", package], cwd=tmp, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"apt-get download {package} failed ({done.stderr.strip()}); run apt-get update first")
+            deb = next(tmp.glob(f"{package}_*.deb"))
+            versions[package] = deb.name.split("_")[1].replace("%3a", ":")
+            subprocess.run(["dpkg", "-x", str(deb), str(dest)], check=True)
+            deb.unlink()
+    return versions
+
+
+def fetch(sources: Path) -> dict[str, str]:
+    """The speech prompts and noise loops under ``sources``; returns package -> version (cached in versions.json)."""
+    stamp = sources / "versions.json"
+    if stamp.exists():
+        return json.loads(stamp.read_text())
+    sources.mkdir(parents=True, exist_ok=True)
+    packages = sorted({package for package, *_ in SPEAKERS.values()}) + [NOISE_PACKAGE]
+    versions = apt_fetch(packages, sources / "root")
+    pk3 = sources / "root/usr/share/games/ufoai/base/0snd.pk3"
+    (sources / "noise").mkdir(exist_ok=True)
+    with zipfile.ZipFile(pk3) as archive:
+        for name in NOISES:
+            (sources / "noise" / f"{name}.ogg").write_bytes(archive.read(f"sound/ambience/{name}.ogg"))
+    pk3.unlink()  # 18 MB of weapon and UI sounds not needed
+    stamp.write_text(json.dumps(versions, indent=2))
+    return versions
+
+
+def speech_frames(wav: torch.Tensor) -> torch.Tensor:
+    """True for each 20-ms frame within ACTIVE_DB of the clip's loudest frame."""
+    frame = int(FRAME_S * SAMPLE_RATE)
+    n = wav.numel() // frame
+    energy = wav[: n * frame].reshape(n, frame).pow(2).mean(1)
+    level = 10 * torch.log10(energy.clamp_min(1e-12))
+    return level > level.max() - ACTIVE_DB
+
+
+def cut(wav: torch.Tensor) -> list[tuple[int, int]]:
+    """Sample ranges of 1-4 s speech pieces: trimmed to speech, split at the longest pause while too long."""
+    frame = int(FRAME_S * SAMPLE_RATE)
+    active = speech_frames(wav)
+    if not bool(active.any()):
+        return []
+    on = torch.nonzero(active).flatten()
+    margin = int(MARGIN_S * SAMPLE_RATE)
+    start, end = max(0, int(on[0]) * frame - margin), min(wav.numel(), (int(on[-1]) + 1) * frame + margin)
+    return _split(active, frame, start, end)
+
+
+def _split(active: torch.Tensor, frame: int, start: int, end: int) -> list[tuple[int, int]]:
+    length = (end - start) / SAMPLE_RATE
+    if length < MIN_SECONDS:
+        return []
+    if length <= MAX_SECONDS:
+        return [(start, end)]
+    pause = _longest_pause(active, frame, start, end)
+    if pause is None:
+        return []
+    return _split(active, frame, start, pause) + _split(active, frame, pause, end)
+
+
+def _longest_pause(active: torch.Tensor, frame: int, start: int, end: int) -> int | None:
+    """Centre (in samples) of the longest pause of at least MIN_PAUSE_S leaving MIN_SECONDS on both sides."""
+    shortest = int(MIN_SECONDS * SAMPLE_RATE)
+    best, best_frames, run_start = None, 0, None
+    first, last = start // frame, min(end // frame, active.numel())
+    for i in range(first, last + 1):
+        if i < last and not bool(active[i]):
+            run_start = i if run_start is None else run_start
+            continue
+        if run_start is not None:
+            centre = (run_start + i) * frame // 2
+            if centre - start >= shortest and end - centre >= shortest and i - run_start > best_frames:
+                best, best_frames = centre, i - run_start
+            run_start = None
+    return best if best_frames * FRAME_S >= MIN_PAUSE_S else None
+
+
+def collect_clips(sources: Path, speaker: str, count: int, rng: random.Random) -> list[dict]:
+    """``count`` speech pieces of one speaker, visiting the prompts in a seeded random order."""
+    folder = sources / "root/usr/share/asterisk/sounds" / speaker
+    prompts = sorted(p for p in folder.rglob("*.g722") if "silence" not in p.relative_to(folder).parts)
+    rng.shuffle(prompts)
+    clips = []
+    for prompt in prompts:
+        wav = load_audio(prompt, SAMPLE_RATE)
+        for start, end in cut(wav):
+            source = str(prompt.relative_to(sources / "root"))
+            clips.append({"speaker": speaker, "source": "/" + source, "start": start, "end": end, "wav": wav})
+            if len(clips) == count:
+                return clips
+    raise SystemExit(f"{speaker}: only {len(clips)} pieces of {MIN_SECONDS}-{MAX_SECONDS} s, {count} asked for")
+
+
+def load_noises(sources: Path, split: str) -> dict[str, torch.Tensor]:
+    noises = {}
+    for name, (noise_split, _, _) in NOISES.items():
+        if noise_split == split:
+            wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
+            noises[name] = AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
+    return noises
+
+
+def noise_segment(noise: torch.Tensor, length: int, rng: random.Random) -> tuple[torch.Tensor, int]:
+    if noise.numel() < length:
+        noise = noise.repeat(math.ceil(length / noise.numel()) + 1)
+    offset = rng.randrange(0, noise.numel() - length + 1)
+    return noise[offset : offset + length], offset
+
+
+def build(sources: Path, out: Path, n_train: int, n_test: int, seed: int) -> list[dict]:
+    """Write the clean/noisy pairs of both splits; returns one record per clip."""
+    rng = random.Random(seed)
+    records = []
+    for split, total in (("train", n_train), ("test", n_test)):
+        speakers = [name for name, (_, s, _, _) in SPEAKERS.items() if s == split]
+        noises = load_noises(sources, split)
+        # every (noise, SNR) pair equally often (up to one), in a seeded random order
+        pairs = [(noise, snr) for noise in sorted(noises) for snr in SNR_DB[split]]
+        rng.shuffle(pairs)
+        plan = [pairs[i % len(pairs)] for i in range(total)]
+        rng.shuffle(plan)
+        quotas = [total // len(speakers) + (i < total % len(speakers)) for i in range(len(speakers))]
+        for speaker, quota in zip(speakers, quotas):
+            for index, clip in enumerate(collect_clips(sources, speaker, quota, rng)):
+                clean = clip["wav"][clip["start"] : clip["end"]]
+                clean = clean * (10 ** (CLEAN_RMS_DBFS / 20) / clean.pow(2).mean().sqrt().clamp_min(1e-8))
+                noise_name, snr = plan.pop()
+                noise, offset = noise_segment(noises[noise_name], clean.numel(), rng)
+                noisy = torch.from_numpy(mix_at_snr(clean.numpy(), noise.numpy(), snr)).float()
+                peak = max(float(noisy.abs().max()), float(clean.abs().max()))
+                scale = min(1.0, 0.99 / peak)
+                name = f"{speaker.split('_')[0]}_{speaker.split('_')[-1]}_{index:03d}.wav"
+                save_audio(out / split / "clean" / name, clean * scale, SAMPLE_RATE)
+                save_audio(out / split / "noisy" / name, noisy * scale, SAMPLE_RATE)
+                records.append(
+                    {
+                        "name": name,
+                        "split": split,
+                        "speaker": speaker,
+                        "source": clip["source"],
+                        "start_s": clip["start"] / SAMPLE_RATE,
+                        "end_s": clip["end"] / SAMPLE_RATE,
+                        "noise": noise_name,
+                        "noise_offset_s": offset / SAMPLE_RATE,
+                        "snr_db": snr,
+                        "scale": scale,
+                    }
+                )
+    return records
+
+
+def manifest(versions: dict[str, str], records: list[dict], seed: int) -> dict:
+    def seconds(split: str) -> float:
+        return round(sum(r["end_s"] - r["start_s"] for r in records if r["split"] == split), 1)
+
+    return {
+        "sample_rate": SAMPLE_RATE,
+        "seed": seed,
+        "layout": "ROOT/{train,test}/{clean,noisy}/NAME.wav (VoiceBank+DEMAND)",
+        "counts": {split: sum(r["split"] == split for r in records) for split in ("train", "test")},
+        "seconds": {split: seconds(split) for split in ("train", "test")},
+        "snr_db": {split: list(values) for split, values in SNR_DB.items()},
+        "clean_rms_dbfs": CLEAN_RMS_DBFS,
+        "noise_highpass_hz": NOISE_HIGHPASS_HZ,
+        "clip_seconds": [MIN_SECONDS, MAX_SECONDS],
+        "speech": {
+            name: {"package": package, "version": versions[package], "split": split, "who": who, "licence": licence}
+            for name, (package, split, who, licence) in SPEAKERS.items()
+        },
+        "noise": {
+            name: {
+                "package": NOISE_PACKAGE,
+                "version": versions[NOISE_PACKAGE],
+                "file": f"base/sound/ambience/{name}.ogg (in base/0snd.pk3)",
+                "split": split,
+                "what": what,
+                "licence": licence,
+            }
+            for name, (split, what, licence) in NOISES.items()
+        },
+        "clips": records,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("out/speech_real"), help="dataset root to write")
+    parser.add_argument("--sources", type=Path, default=None, help="download cache (default: OUT_sources)")
+    parser.add_argument("--train", type=int, default=100, help="training pairs")
+    parser.add_argument("--test", type=int, default=30, help="test pairs")
+    parser.add_argument("--seed", type=int, default=0)
+    opts = parser.parse_args()
+    sources = opts.sources or opts.out.with_name(opts.out.name + "_sources")
+    if (opts.out / "manifest.json").exists():
+        print(f"{opts.out} is already built; remove it to build again")
+        return
+    versions = fetch(sources)
+    shutil.rmtree(opts.out, ignore_errors=True)
+    records = build(sources, opts.out, opts.train, opts.test, opts.seed)
+    info = manifest(versions, records, opts.seed)
+    (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
+    summary = {key: info[key] for key in ("counts", "seconds", "snr_db")}
+    summary["mean_snr_db"] = {
+        split: round(float(np.mean([r["snr_db"] for r in records if r["split"] == split])), 2)
+        for split in ("train", "test")
+    }
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
