@@ -68,7 +68,7 @@ def ablation(opts: argparse.Namespace) -> None:
         else [f"trainer.max_minutes={opts.minutes}", "trainer.steps=1000000"]
     )
     common = [*budget, "trainer.checkpoint_every=0", "trainer.sample_every=0", *opts.extra]
-    results = run_variants("speech_enhance", VARIANTS, common, opts.seeds, opts.out, None, opts.jobs)
+    results = run_variants("speech_enhance", VARIANTS, common, opts.seeds, opts.out, opts.only, opts.jobs)
     text = table(results, _columns(results))
     (opts.out / "results.md").write_text(text)
     print(text)
@@ -143,6 +143,7 @@ def main() -> None:
             p.add_argument("--steps", type=int, help="a fixed step budget per run instead of --minutes")
             p.add_argument("--seeds", type=int, nargs="+", default=[0])
             p.add_argument("--jobs", type=int, default=1, help="runs at once (only with --steps)")
+            p.add_argument("--only", nargs="*", help="substrings of variant names to run")
         if name == "real":
             p.add_argument("--root", type=Path, required=True, help="VoiceBank-layout folder")
             p.add_argument("--baseline", type=Path, help="noisereduce results.json (default: ROOT_nr/results.json)")

@@ -16,6 +16,7 @@ import torchaudio
 from PIL import Image
 
 from cgp.core.errors import DataError
+from cgp.datasets import audio
 from cgp.datasets.audio import AudioWriter, iter_audio_blocks, list_audio, load_audio, save_audio
 
 
@@ -69,6 +70,21 @@ def test_stereo_44k_is_downmixed_and_resampled(tmp_path: Path, caplog: pytest.Lo
     assert float((y - expected).abs().max()) < 1e-5
     spectrum = torch.fft.rfft(y).abs()
     assert abs(float(spectrum[50:].argmax() + 50) * 16000 / len(y) - 1000.0) < 5.0  # the tone survives
+
+
+def test_a_different_rate_is_noted_once_per_rate(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audio, "_RATES_NOTED", set())
+    for name in ("first.wav", "second.wav"):
+        save_audio(tmp_path / name, tone(11025, 22050, 440.0, 0.5), 22050)
+    with caplog.at_level(logging.INFO, logger="cgp.data"):
+        load_audio(tmp_path / "first.wav", 16000)
+        load_audio(tmp_path / "second.wav", 16000)
+    notes = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert notes == [
+        f"'{tmp_path / 'first.wav'}' is at 22050 Hz; resampled to 16000 Hz (and so is every other file at 22050 Hz)"
+    ]
 
 
 def make_empty(path: Path) -> None:

@@ -64,6 +64,20 @@ _MIN_RESAMPLE_INPUT = 1 << 15
 """Input samples gathered before a streaming resampling step, so the convolution runs on long stretches."""
 
 
+_RATES_NOTED: set[tuple[int, int]] = set()
+
+
+def _note_resampling(path: Path, rate: int, sample_rate: int) -> None:
+    """One note per (source rate, target rate) and process naming the first such file; debug after that."""
+    if (rate, sample_rate) in _RATES_NOTED:
+        log.debug("'%s' is at %d Hz; resampled to %d Hz", path, rate, sample_rate)
+        return
+    _RATES_NOTED.add((rate, sample_rate))
+    log.info(
+        "'%s' is at %d Hz; resampled to %d Hz (and so is every other file at %d Hz)", path, rate, sample_rate, rate
+    )
+
+
 def list_audio(folder: Path) -> list[Path]:
     """Audio files directly in ``folder``, sorted by name, each checked to stay inside it."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
@@ -76,7 +90,7 @@ def load_audio(path: Path, sample_rate: int) -> torch.Tensor:
         wav = torch.from_numpy(np.concatenate(list(chunks)))
     if rate == sample_rate:
         return wav
-    log.debug("'%s' is at %d Hz; resampled to %d Hz", path, rate, sample_rate)
+    _note_resampling(path, rate, sample_rate)
     with torch.no_grad():
         return _resampler(rate, sample_rate)(wav)
 
@@ -92,7 +106,7 @@ def iter_audio_blocks(path: Path, sample_rate: int, block_samples: int) -> Itera
         raise ValueError(f"block_samples must be positive, got {block_samples}")
     with _decoded(path) as (rate, chunks):
         if rate != sample_rate:
-            log.debug("'%s' is at %d Hz; resampled to %d Hz", path, rate, sample_rate)
+            _note_resampling(path, rate, sample_rate)
         resample = _BlockResampler(rate, sample_rate) if rate != sample_rate else None
         pending: list[torch.Tensor] = []
         held = 0
