@@ -139,6 +139,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="default: out/TASK")
     parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock cap on training")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--set", dest="extra", action="append", default=[], help="a setting away from the default")
+    parser.add_argument("--name", help="run name (default: run-seedN)")
     opts = parser.parse_args()
     opts.out = opts.out or Path("out") / opts.task
     photos_dir, root = opts.out / "photos", opts.out / "pairs"
@@ -146,11 +148,12 @@ def main() -> None:
     if not root.is_dir():
         used = build(photos, root, opts.task)
         (opts.out / "photos.json").write_text(json.dumps(used, indent=2))
-    run_dir = opts.out / f"run-seed{opts.seed}"
+    name = opts.name or f"run-seed{opts.seed}"
+    run_dir = opts.out / name
     overrides = [f"data.root={root.resolve()}", f"trainer.max_minutes={opts.minutes}", f"trainer.seed={opts.seed}"]
-    result = train_and_evaluate("pix2pix", run_dir, overrides)
-    (opts.out / f"results-seed{opts.seed}.json").write_text(json.dumps(result, indent=2))
-    sample_strip(run_dir, root, opts.out / f"samples-seed{opts.seed}.png")
+    result = train_and_evaluate("pix2pix", run_dir, [*overrides, *opts.extra])
+    (opts.out / f"results-{name}.json").write_text(json.dumps(result, indent=2))
+    sample_strip(run_dir, root, opts.out / f"samples-{name}.png")
     print(json.dumps(result, indent=2))
 
 

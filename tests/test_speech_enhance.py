@@ -207,6 +207,21 @@ def test_train_writes_audio_samples_and_evaluate_reports_si_sdr(trained: Path) -
     assert metrics["si_sdr_improvement"] == pytest.approx(metrics["si_sdr"] - metrics["si_sdr_noisy"], abs=1e-4)
 
 
+def test_evaluate_without_the_speech_metrics_extra_says_so_in_one_line(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cgp.metrics.audio as measures
+
+    with_extra = run_cli("evaluate", str(trained), "--json")
+    assert {"pesq", "pesq_noisy", "stoi", "stoi_noisy"} <= set(json.loads(with_extra.stdout))
+    monkeypatch.setattr(measures, "available_speech_metrics", lambda: {"pesq": False, "stoi": False})
+    result = run_cli("evaluate", str(trained), "--json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert "si_sdr" in metrics and not any(k.startswith(("pesq", "stoi")) for k in metrics)
+    assert "PESQ and STOI skipped: they need the optional extra: pip install 'cgp[speech-metrics]'" in result.stderr
+
+
 def test_generate_enhances_files_of_any_length(trained: Path, tmp_path: Path) -> None:
     rate = 16000
     long_file, short_file = tmp_path / "long.wav", tmp_path / "short.flac"
