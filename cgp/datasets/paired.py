@@ -21,35 +21,10 @@ from torch.utils.data import Dataset
 
 from cgp.core.errors import ConfigError, DataError
 from cgp.datasets.images import load_image
-from cgp.datasets.paths import inside_root, list_images, require_dir
+from cgp.datasets.paths import inside_root, list_images, pair_by_stem, require_dir
 from cgp.datasets.transforms import PairTransform, check_channels, load_channels
 
 DIRECTIONS = ("AtoB", "BtoA")
-
-
-def pair_by_stem(folder_a: Path, folder_b: Path) -> list[tuple[Path, Path]]:
-    """Files of ``folder_a`` and ``folder_b`` matched by stem, sorted; every file must have a partner."""
-    sides = []
-    for folder in (folder_a, folder_b):
-        by_stem: dict[str, Path] = {}
-        for path in list_images(folder):
-            if path.stem in by_stem:
-                raise DataError(
-                    f"'{by_stem[path.stem]}' and '{path}' share the name '{path.stem}', so the pairing is "
-                    "ambiguous; keep one file per name in each side"
-                )
-            by_stem[path.stem] = path
-        sides.append(by_stem)
-    a, b = sides
-    for mine, theirs, other in ((a, b, folder_b), (b, a, folder_a)):
-        lonely = sorted(set(mine) - set(theirs))
-        if lonely:
-            more = f" (and {len(lonely) - 1} more)" if len(lonely) > 1 else ""
-            raise DataError(
-                f"'{mine[lonely[0]]}'{more} has no partner in '{other}' (looked for '{lonely[0]}.*'); "
-                "add the missing file or remove the unpaired one"
-            )
-    return [(a[stem], b[stem]) for stem in sorted(a)]
 
 
 class PairedImageFolder(Dataset):
@@ -88,7 +63,7 @@ class PairedImageFolder(Dataset):
         if has_a:
             folder_a = inside_root(self.root, Path(split) / "A")
             folder_b = inside_root(self.root, Path(split) / "B")
-            self.pairs = pair_by_stem(folder_a, folder_b)
+            self.pairs = pair_by_stem(folder_a, folder_b, list_images)
         else:
             self.aligned = list_images(split_dir)
         if not self.pairs and not self.aligned:

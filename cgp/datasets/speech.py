@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from cgp.core.errors import ConfigError, DataError
 from cgp.datasets.audio import list_audio, load_audio
-from cgp.datasets.paths import inside_root, require_dir
+from cgp.datasets.paths import inside_root, pair_by_stem, require_dir
 
 log = logging.getLogger("cgp.data")
 
@@ -48,31 +48,6 @@ def random_crop(signals: list[torch.Tensor], segment: int) -> list[torch.Tensor]
     return [s[..., start : start + segment] for s in signals]
 
 
-def pair_audio_by_stem(folder_a: Path, folder_b: Path) -> list[tuple[Path, Path]]:
-    """Audio files of ``folder_a`` and ``folder_b`` matched by stem, sorted; every file must have a partner."""
-    sides = []
-    for folder in (folder_a, folder_b):
-        by_stem: dict[str, Path] = {}
-        for path in list_audio(folder):
-            if path.stem in by_stem:
-                raise DataError(
-                    f"'{by_stem[path.stem]}' and '{path}' share the name '{path.stem}', so the pairing is "
-                    "ambiguous; keep one file per name in each folder"
-                )
-            by_stem[path.stem] = path
-        sides.append(by_stem)
-    a, b = sides
-    for mine, theirs, other in ((a, b, folder_b), (b, a, folder_a)):
-        lonely = sorted(set(mine) - set(theirs))
-        if lonely:
-            more = f" (and {len(lonely) - 1} more)" if len(lonely) > 1 else ""
-            raise DataError(
-                f"'{mine[lonely[0]]}'{more} has no partner in '{other}' (looked for '{lonely[0]}.*'); "
-                "add the missing file or remove the unpaired one"
-            )
-    return [(a[stem], b[stem]) for stem in sorted(a)]
-
-
 class NoisyCleanFolder(Dataset):
     """Recorded pairs from ``ROOT/{split}/clean/`` and ``ROOT/{split}/noisy/``, matched by file name.
 
@@ -93,7 +68,7 @@ class NoisyCleanFolder(Dataset):
                 f"'{missing[0]}' is not a folder; speech pairs are read from ROOT/{split}/clean/ and "
                 f"ROOT/{split}/noisy/ holding files with matching names (the VoiceBank+DEMAND layout)"
             )
-        self.pairs = pair_audio_by_stem(clean_dir, noisy_dir)
+        self.pairs = pair_by_stem(clean_dir, noisy_dir, list_audio)
         if not self.pairs:
             raise DataError(f"'{clean_dir}' holds no audio files; put .wav (or .flac, .mp3, ...) files in it")
         self._noted: set[int] = set()

@@ -8,9 +8,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from cgp.core.errors import DataError
 from cgp.datasets.images import to_pil, to_tensor
-from cgp.datasets.paths import IMAGE_SUFFIXES
+from cgp.datasets.paths import IMAGE_SUFFIXES, expand_files, list_images
 from cgp.datasets.transforms import load_channels
 
 log = logging.getLogger(__name__)
@@ -22,19 +21,7 @@ def as_rgb(t: torch.Tensor) -> torch.Tensor:
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
     """Image files named directly, and the images inside named folders, in order."""
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise DataError(f"folder '{path}' holds no images to translate")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise DataError(f"input '{item}' does not exist")
-    return files
+    return expand_files(inputs, list_images, "images to translate")
 
 
 def translate(

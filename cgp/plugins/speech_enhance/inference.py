@@ -22,6 +22,7 @@ from cgp.core.config import StrictModel
 from cgp.core.errors import DataError
 from cgp.core.interfaces import GanModels
 from cgp.datasets.audio import AUDIO_SUFFIXES, AudioWriter, iter_audio_blocks, list_audio
+from cgp.datasets.paths import expand_files
 
 if TYPE_CHECKING:
     from cgp.plugins.speech_enhance.task import SpeechEnhanceTask
@@ -71,22 +72,6 @@ def enhancer(models: GanModels) -> Callable[[torch.Tensor], torch.Tensor]:
     return run
 
 
-def expand_audio_inputs(inputs: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = list_audio(path)
-            if not found:
-                raise DataError(f"folder '{path}' holds no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise DataError(f"input '{item}' does not exist")
-    return files
-
-
 def enhance_file(
     source: Path, target: Path, rate: int, enhance: Callable[[torch.Tensor], torch.Tensor], chunk: int, context: int
 ) -> float:
@@ -107,7 +92,7 @@ def enhance_files(
     """Enhance every input file (or every audio file in given folders). One input and an audio suffix on
     ``output`` writes that file (in the format the suffix names); otherwise ``output`` is a folder of
     ``NAME.wav`` files."""
-    files = expand_audio_inputs(inputs)
+    files = expand_files(inputs, list_audio, "audio files")
     single = len(files) == 1 and output.suffix.lower() in AUDIO_SUFFIXES
     rate = task.config.data.sample_rate
     chunk, context = chunk_sizes(task, models, options.chunk_seconds, options.context_seconds)
