@@ -16,8 +16,9 @@ from torch.utils.data import Dataset, default_collate
 from cgp.core.config import RunConfig, StrictModel
 from cgp.core.errors import ConfigError, PluginError
 from cgp.core.interfaces import GanModels
+from cgp.core.losses import TermLoss
 from cgp.core.metrics import EvalContext
-from cgp.core.objective import ConditionalObjective, Objective, build_term_losses
+from cgp.core.objective import ConditionalObjective, Objective
 from cgp.core.seeding import isolated_rng
 
 METRIC_SEED = 4321
@@ -75,8 +76,13 @@ class Task(ABC):
         """The default conditional objective from ``config.objective``; override for other games."""
         cfg = self.config.objective
         adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
-        terms = build_term_losses(cfg.terms, self.host.term_losses)
+        terms = [self.build_term(name, weight, models) for name, weight in cfg.terms.items()]
         return ConditionalObjective(models, cfg, adversarial, terms)
+
+    def build_term(self, name: str, weight: float, models: GanModels) -> TermLoss:
+        """One ``objective.terms`` entry from the loss registry; override to hand a term task state
+        (the speech task gives its spectral terms the models' STFT front end)."""
+        return self.host.term_losses.get(name)(weight)
 
     @abstractmethod
     def build_dataset(self, split: str) -> Dataset:

@@ -28,7 +28,7 @@ from cgp.core.config import (
     TrainerConfig,
 )
 from cgp.core.interfaces import GanModels
-from cgp.core.objective import ConditionalObjective, Objective
+from cgp.core.losses import TermLoss
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
 from cgp.datasets.procedural_speech import ProceduralSpeech
@@ -191,17 +191,12 @@ class SpeechEnhanceTask(Task):
         discriminator = SpectrogramDiscriminator(frontend, net, m.conditional_discriminator)
         return GanModels(generator, discriminator, NoisyCondition(frontend))
 
-    def build_objective(self, models: GanModels) -> Objective:
-        """The default conditional objective; spectral terms get the models' own STFT front end."""
-        cfg = self.config.objective
-        adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
-        frontend = models.condition.frontend
-        terms = []
-        for name, weight in cfg.terms.items():
-            factory = self.host.term_losses.get(name)
-            is_spectral = isinstance(factory, type) and issubclass(factory, SpectralTerm)
-            terms.append(factory(weight, frontend) if is_spectral else factory(weight))
-        return ConditionalObjective(models, cfg, adversarial, terms)
+    def build_term(self, name: str, weight: float, models: GanModels) -> TermLoss:
+        """Spectral terms get the models' own STFT front end; the rest come as registered."""
+        factory = self.host.term_losses.get(name)
+        if isinstance(factory, type) and issubclass(factory, SpectralTerm):
+            return factory(weight, models.condition.frontend)
+        return factory(weight)
 
     def build_dataset(self, split: str) -> Dataset:
         d = self.config.data
