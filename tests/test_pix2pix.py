@@ -67,6 +67,20 @@ def test_ablation_is_one_flag(overrides: list[str], d_in: int, g_terms: set[str]
     assert set(objective.discriminator_terms(batch, generated)) == {"d_real", "d_fake"}
 
 
+def test_default_gan_loss_is_least_squares_and_bce_is_one_flag() -> None:
+    """The generator's adversarial term is (D(G(x)) - 1)^2 by default and the paper's BCE with one flag."""
+    batch = {"x": torch.rand(2, 3, 64, 64) * 2 - 1, "cond": torch.rand(2, 3, 64, 64) * 2 - 1}
+    for overrides, expected in (((), lambda s: (s - 1).pow(2).mean()), (("objective.adversarial=bce",), None)):
+        task = _task(*TINY, *overrides)
+        models = task.build_models()
+        objective = task.build_objective(models)
+        generated = objective.generate(batch)
+        scores = models.discriminator(generated.fake, generated.d_cond)
+        g_adv = objective.generator_terms(batch, generated)["g_adv"]
+        want = expected(scores) if expected else torch.nn.functional.softplus(-scores).mean()
+        assert torch.allclose(g_adv, want), overrides
+
+
 def test_train_on_builtin_data_then_evaluate_and_generate(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     result = run_cli(

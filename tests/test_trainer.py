@@ -12,6 +12,7 @@ import cgp.plugins.cgan as cgan_plugin
 from cgp import hookimpl
 from cgp.core.checkpoint import find_last, load_checkpoint
 from cgp.core.config import resolve_config
+from cgp.core.ema import WeightAverage
 from cgp.core.errors import NonFiniteLossError
 from cgp.core.losses import LossInputs, TermLoss
 from cgp.core.plugins import make_plugin_manager
@@ -120,6 +121,21 @@ def test_ema_weights_are_used_for_samples_and_lag_the_live_weights(tmp_path: Pat
     assert any(not torch.equal(live[k], averaged[k]) for k in live if live[k].is_floating_point())
     ckpt = load_checkpoint(find_last(tmp_path / "run" / "checkpoints"))
     assert "ema" in ckpt.tensors
+
+
+@pytest.mark.parametrize(("warmup", "low", "high"), [(True, 0.99, 1.0), (False, 0.25, 0.27)])
+def test_ema_warmup_forgets_the_initial_weights(warmup: bool, low: float, high: float) -> None:
+    """300 updates towards weights of 1 from an initial 0: a fixed 0.999 decay keeps 0.999^300 = 74% of
+    the start; the warm-up's growing window keeps well under 1%."""
+    live = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(live.weight)
+    average = WeightAverage(live, decay=0.999, warmup=warmup)
+    torch.nn.init.ones_(live.weight)
+    for step in range(1, 301):
+        average.update(live, step)
+    assert low <= float(average.module.weight) <= high
+    assert average.decay_at(10**6) == 0.999
+    assert WeightAverage(live, decay=0.999, start_step=5, warmup=warmup).decay_at(4) == 0.0
 
 
 def test_bf16_autocast_trains_on_cpu(tmp_path: Path) -> None:

@@ -52,6 +52,9 @@ class EmaConfig(StrictModel):
     enabled: bool = Field(False, description="keep an exponential moving average of generator weights")
     decay: float = Field(0.999, gt=0, lt=1, description="EMA decay per generator step")
     start_step: int = Field(0, ge=0, description="copy weights (no averaging) before this step")
+    warmup: bool = Field(
+        True, description="decay min(decay, (1+t)/(10+t)) at t steps after start_step, so short runs forget the init"
+    )
 
 
 class TrainerConfig(StrictModel):

@@ -167,7 +167,9 @@ class Trainer:
         self.g_opt = make_optimizer(self.g_params, self.config.optim.generator)
         self.d_opt = make_optimizer(self.d_params, self.config.optim.discriminator)
         self.ema = (
-            WeightAverage(self.models.generator_side(), cfg.ema.decay, cfg.ema.start_step) if cfg.ema.enabled else None
+            WeightAverage(self.models.generator_side(), cfg.ema.decay, cfg.ema.start_step, cfg.ema.warmup)
+            if cfg.ema.enabled
+            else None
         )
         self.step = 0
         self.batches_consumed = 0

@@ -86,7 +86,7 @@ class PairedDataConfig(DataConfig):
 
 
 def _pix2pix_objective() -> ObjectiveConfig:
-    return ObjectiveConfig(adversarial="bce", mismatch_negative=False, terms={"l1": 100.0})
+    return ObjectiveConfig(adversarial="lsgan", mismatch_negative=False, terms={"l1": 100.0})
 
 
 def _pix2pix_optim() -> OptimConfig:
