@@ -47,6 +47,12 @@ class OptimConfig(StrictModel):
     discriminator: OptimizerConfig = Field(default_factory=OptimizerConfig, description="discriminator optimizer")
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig, description="lr schedule for both sides")
 
+    @classmethod
+    def linear_decay(cls, decay_start: float = 0.5) -> OptimConfig:
+        """Default optimizers, learning rate constant and then linearly to zero from ``decay_start`` of the
+        steps (the pix2pix/CycleGAN reference's ``n_epochs`` + ``n_epochs_decay``)."""
+        return cls(schedule=ScheduleConfig(kind="linear", decay_start=decay_start))
+
 
 class EmaConfig(StrictModel):
     enabled: bool = Field(False, description="keep an exponential moving average of generator weights")

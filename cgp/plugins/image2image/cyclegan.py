@@ -23,7 +23,7 @@ from pydantic import Field
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
-from cgp.core.config import EvalConfig, OptimConfig, RunConfig, ScheduleConfig, StrictModel, TrainerConfig
+from cgp.core.config import EvalConfig, OptimConfig, RunConfig, StrictModel, TrainerConfig
 from cgp.core.errors import ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import AdversarialLoss
@@ -91,7 +91,7 @@ class CycleGANConfig(RunConfig):
     )
     data: UnpairedDataConfig = Field(default_factory=UnpairedDataConfig, description="unpaired images")
     optim: OptimConfig = Field(
-        default_factory=lambda: OptimConfig(schedule=ScheduleConfig(kind="linear", decay_start=0.5)),
+        default_factory=OptimConfig.linear_decay,
         description="optimizers (CycleGAN: linear decay in the second half)",
     )
     objective: CycleObjectiveConfig = Field(default_factory=CycleObjectiveConfig, description="CycleGAN objective")

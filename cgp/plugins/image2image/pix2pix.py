@@ -24,7 +24,6 @@ from cgp.core.config import (
     ObjectiveConfig,
     OptimConfig,
     RunConfig,
-    ScheduleConfig,
     StrictModel,
     TrainerConfig,
 )
@@ -89,17 +88,15 @@ def _pix2pix_objective() -> ObjectiveConfig:
     return ObjectiveConfig(adversarial="lsgan", mismatch_negative=False, terms={"l1": 100.0})
 
 
-def _pix2pix_optim() -> OptimConfig:
-    return OptimConfig(schedule=ScheduleConfig(kind="linear", decay_start=0.5))
-
-
 class Pix2PixConfig(RunConfig):
     trainer: TrainerConfig = Field(
         default_factory=lambda: TrainerConfig(steps=3000, batch_size=16, sample_every=500, checkpoint_every=500),
         description="training loop",
     )
     data: PairedDataConfig = Field(default_factory=PairedDataConfig, description="paired images")
-    optim: OptimConfig = Field(default_factory=_pix2pix_optim, description="optimizers (pix2pix: linear decay)")
+    optim: OptimConfig = Field(
+        default_factory=OptimConfig.linear_decay, description="optimizers (pix2pix: linear decay)"
+    )
     objective: ObjectiveConfig = Field(default_factory=_pix2pix_objective, description="cGAN + 100·L1")
     model: ImageModelConfig = Field(default_factory=ImageModelConfig, description="networks")
     eval: EvalConfig = Field(

@@ -23,7 +23,6 @@ from cgp.core.config import (
     ObjectiveConfig,
     OptimConfig,
     RunConfig,
-    ScheduleConfig,
     StrictModel,
     TrainerConfig,
 )
@@ -117,7 +116,7 @@ class SpeechEnhanceConfig(RunConfig):
     )
     data: SpeechDataConfig = Field(default_factory=SpeechDataConfig, description="speech data")
     optim: OptimConfig = Field(
-        default_factory=lambda: OptimConfig(schedule=ScheduleConfig(kind="linear", decay_start=0.5)),
+        default_factory=OptimConfig.linear_decay,
         description="optimizers (linear decay over the second half)",
     )
     objective: ObjectiveConfig = Field(
