@@ -11,7 +11,13 @@ from torch import nn
 from cgp.core.config import ObjectiveConfig
 from cgp.core.errors import ConfigError
 from cgp.core.interfaces import Discriminator, GanModels, Generator
-from cgp.core.objective import ConditionalObjective, Generated, build_term_losses
+from cgp.core.objective import (
+    AdversarialPair,
+    ConditionalObjective,
+    Generated,
+    MatchingAwareTerms,
+    build_term_losses,
+)
 from cgp.core.plugins import PluginHost, make_plugin_manager
 from cgp.plugins.cgan.models import ClassLabel
 
@@ -292,3 +298,149 @@ def test_generator_terms_reach_the_generator(host: PluginHost) -> None:
     terms = obj.generator_terms(batch, obj.generate(batch))
     sum(terms.values()).backward()
     assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in obj.models.generator_parameters())
+
+
+# -- (h) several (output, discriminator) pairs ---------------------------------------------------------
+
+
+class TwoOutputGenerator(Generator):
+    """Returns a small and a large sample: ``s1`` (DIM) and ``s2`` (2·DIM, built from ``s1``)."""
+
+    noise_dim = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stage1 = TinyGenerator()
+        self.stage2 = nn.Linear(DIM, 2 * DIM)
+
+    def forward(self, cond: torch.Tensor, z: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        s1 = self.stage1(cond, z)
+        return {"s1": s1, "s2": self.stage2(s1)}
+
+
+class WideJointD(JointD):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(dim, 1)
+        self.embed = nn.Embedding(NUM_CLASSES, dim)
+
+
+PAIRS = (
+    AdversarialPair("s1", output="s1", discriminator="s1", real="x"),
+    AdversarialPair("s2", output="s2", discriminator="s2", real="x_large"),
+)
+
+
+def make_two_stage(host: PluginHost, **cfg: Any) -> ConditionalObjective:
+    torch.manual_seed(0)
+    config = ObjectiveConfig(**cfg)
+    models = GanModels(
+        TwoOutputGenerator(), {"s1": WideJointD(DIM), "s2": WideJointD(2 * DIM)}, ClassLabel(NUM_CLASSES)
+    )
+    adv = host.adversarial_losses.get("bce")()
+    return ConditionalObjective(models, config, adv, build_term_losses(config.terms, host.term_losses), PAIRS)
+
+
+def two_stage_batch(n: int = 8) -> dict[str, torch.Tensor]:
+    batch = make_batch(n)
+    batch["x_large"] = torch.randn(n, 2 * DIM, generator=torch.Generator().manual_seed(1))
+    return batch
+
+
+def test_each_pair_gets_the_three_pair_terms_under_its_prefix(host: PluginHost) -> None:
+    obj = make_two_stage(host, terms={"l1": 2.0, "r1": 1.0})
+    batch = two_stage_batch()
+    generated = obj.generate(batch)
+    d_terms = obj.discriminator_terms(batch, generated)
+    assert set(d_terms) == {f"{s}/{t}" for s in ("s1", "s2") for t in ("d_real", "d_fake", "d_mismatch", "r1")}
+    d2: JointD = obj.models.discriminators["s2"]  # type: ignore[assignment]
+    with torch.no_grad():
+        c = batch["cond"]
+        assert torch.allclose(d_terms["s2/d_real"], obj.adversarial.real(d2(batch["x_large"], c)))
+        assert torch.allclose(d_terms["s2/d_fake"], obj.adversarial.fake(d2(generated.output("s2"), c)))
+    g_terms = obj.generator_terms(batch, generated)
+    assert set(g_terms) == {"s1/g_adv", "s1/l1", "s2/g_adv", "s2/l1"}
+    expected = 2.0 * (generated.output("s2") - batch["x_large"]).abs().mean()
+    assert torch.allclose(g_terms["s2/l1"], expected)
+
+
+def test_step_scope_terms_are_counted_once(host: PluginHost) -> None:
+    class KLCondition(ClassLabel):
+        def aux(self, encoded: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {"mu": torch.ones(len(encoded), 2), "logvar": torch.zeros(len(encoded), 2)}
+
+    obj = make_two_stage(host, terms={"kl": 1.0})
+    obj.models.condition = KLCondition(NUM_CLASSES)
+    batch = two_stage_batch()
+    g_terms = obj.generator_terms(batch, obj.generate(batch))
+    assert set(g_terms) == {"s1/g_adv", "s2/g_adv", "kl"}
+    assert float(g_terms["kl"]) == pytest.approx(1.0)  # KL(N(1, 1) || N(0, 1)) = 0.5 per dimension, 2 dimensions
+
+
+def test_each_discriminator_gets_gradients_only_from_its_own_terms(host: PluginHost) -> None:
+    obj = make_two_stage(host, terms={"r1": 1.0})
+    batch = two_stage_batch()
+    terms = obj.discriminator_terms(batch, obj.generate(batch))
+    for own, other in (("s1", "s2"), ("s2", "s1")):
+        own_params = list(obj.models.discriminators[own].parameters())
+        other_params = list(obj.models.discriminators[other].parameters())
+        own_total = sum(v for k, v in terms.items() if k.startswith(f"{own}/"))
+        assert all(float(g.abs().sum()) == 0.0 for g in _grads(own_total, other_params))
+        assert all(float(g.abs().sum()) > 0.0 for g in _grads(own_total, own_params))
+
+
+def test_two_discriminator_task_trains_each_discriminator_on_its_own_terms(host: PluginHost) -> None:
+    """A few full steps through the generic trainer's update order: after every D update each
+    discriminator has moved exactly as its own terms alone would move it."""
+    obj = make_two_stage(host)
+    models = obj.models
+    opts = {k: torch.optim.SGD(models.discriminators[k].parameters(), lr=0.1) for k in ("s1", "s2")}
+    g_opt = torch.optim.SGD(models.generator_parameters(), lr=0.1)
+    for step in range(3):
+        batch = two_stage_batch()
+        torch.manual_seed(step)
+        generated = obj.generate(batch)
+        terms = obj.discriminator_terms(batch, generated)
+        for key in ("s1", "s2"):
+            own = sum(v for k, v in terms.items() if k.startswith(f"{key}/"))
+            expected = torch.autograd.grad(own, list(models.discriminators[key].parameters()), retain_graph=True)
+            for opt in opts.values():
+                opt.zero_grad()
+            sum(terms.values()).backward(retain_graph=True)
+            for p, g in zip(models.discriminators[key].parameters(), expected):
+                assert torch.allclose(p.grad, g)
+        for opt in opts.values():
+            opt.step()
+        g_opt.zero_grad()
+        sum(obj.generator_terms(batch, generated).values()).backward()
+        assert models.generators["main"].stage2.weight.grad.abs().sum() > 0
+        g_opt.step()
+
+
+def test_pairs_need_distinct_names_and_known_discriminators(host: PluginHost) -> None:
+    models = GanModels(TwoOutputGenerator(), {"s1": WideJointD(DIM)}, ClassLabel(NUM_CLASSES))
+    adv = host.adversarial_losses.get("bce")()
+    with pytest.raises(ConfigError, match="distinct"):
+        ConditionalObjective(models, ObjectiveConfig(), adv, [], (AdversarialPair(), AdversarialPair()))
+    with pytest.raises(ConfigError, match="discriminator 's2'"):
+        ConditionalObjective(models, ObjectiveConfig(), adv, [], PAIRS)
+    obj = ConditionalObjective(models, ObjectiveConfig(), adv, [], (AdversarialPair("s1", "s3", "s1"),))
+    batch = two_stage_batch()
+    with pytest.raises(ConfigError, match="no output 's3'"):
+        obj.discriminator_terms(batch, obj.generate(batch))
+
+
+def test_matching_aware_terms_alone(host: PluginHost) -> None:
+    """The three-pair algorithm as a reusable piece: a discriminator, real, fake, condition, wrong
+    condition, the adversarial loss and the config in; prefixed terms out."""
+    d = JointD()
+    adv = host.adversarial_losses.get("lsgan")()
+    game = MatchingAwareTerms(adv, ObjectiveConfig(mismatch_weight=0.5), prefix="clip/")
+    real, fake = torch.randn(4, DIM), torch.randn(4, DIM)
+    cond, wrong = torch.arange(4), (torch.arange(4) + 1) % NUM_CLASSES
+    result = game.discriminator(d, real, fake, cond, wrong)
+    with torch.no_grad():
+        assert torch.allclose(result.terms["clip/d_real"], adv.real(d(real, cond)))
+        assert torch.allclose(result.terms["clip/d_fake"], adv.fake(d(fake, cond)))
+        assert torch.allclose(result.terms["clip/d_mismatch"], 0.5 * adv.fake(d(real, wrong)))
+    assert set(game.generator(d, fake, cond).terms) == {"clip/g_adv"}

@@ -149,3 +149,23 @@ def test_generator_step_leaves_discriminator_gradients_untouched(tmp_path: Path)
     trainer.fit()
     # after the generator update, D's grads are those of its own update, and no D parameter is frozen
     assert all(p.requires_grad for p in trainer.models.discriminators.parameters())
+
+
+def test_task_setup_sees_the_run_directory_before_the_models_are_built(tmp_path: Path) -> None:
+    """Task.setup is how a task keeps data-derived state (a vocabulary) in the run directory."""
+    from cgp.plugins.cgan.task import CganTask
+
+    calls: list[tuple[str, Any]] = []
+
+    class RecordingTask(CganTask):
+        def setup(self, run_root: Path, train: bool) -> None:
+            calls.append(("setup", (run_root, train)))
+
+        def build_models(self) -> Any:
+            calls.append(("build_models", None))
+            return super().build_models()
+
+    trainer, _ = _trainer(tmp_path)
+    task = RecordingTask(trainer.config, trainer.host)
+    Trainer(task, trainer.run, trainer.host)
+    assert calls[:2] == [("setup", (tmp_path / "run", True)), ("build_models", None)]

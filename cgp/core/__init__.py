@@ -8,11 +8,19 @@ from cgp.core.errors import CgpError, ConfigError, DataError, PluginError
 from cgp.core.interfaces import Condition, Discriminator, GanModels, Generator, Scores
 from cgp.core.losses import AdversarialLoss, Loss, LossInputs, TermLoss
 from cgp.core.metrics import EvalContext
-from cgp.core.objective import ConditionalObjective, Generated, Objective, Terms
+from cgp.core.objective import (
+    AdversarialPair,
+    ConditionalObjective,
+    Generated,
+    MatchingAwareTerms,
+    Objective,
+    Terms,
+)
 from cgp.core.task import Task
 
 __all__ = [
     "AdversarialLoss",
+    "AdversarialPair",
     "CgpError",
     "Condition",
     "ConditionalObjective",
@@ -27,6 +35,7 @@ __all__ = [
     "Generator",
     "Loss",
     "LossInputs",
+    "MatchingAwareTerms",
     "Objective",
     "ObjectiveConfig",
     "PluginError",

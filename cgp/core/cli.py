@@ -212,6 +212,7 @@ def _open_run(run_dir: Path, device: str | None) -> tuple[Any, Any, Any, Any]:
     task_cls = host.task(data["task"])
     config = validate_config(task_cls.config_model, data)
     task = task_cls(config, host)
+    task.setup(run.root, train=False)
     dev = resolve_device(device or "cpu")
     loaded = load_models_for_inference(task, run.last_checkpoint(), dev)
     return run, task, loaded, dev

@@ -152,6 +152,9 @@ class TermLoss(Loss):
     """A weighted term added to one side's loss. ``weight`` comes from ``objective.terms``."""
 
     side: ClassVar[Side]
+    scope: ClassVar[Literal["pair", "step"]] = "pair"
+    """``pair``: computed for each (output, discriminator) pair of the objective, with its tensors and
+    its log prefix; ``step``: computed once per step (terms that read only the condition, like KL)."""
 
     def __init__(self, weight: float = 1.0) -> None:
         self.weight = float(weight)
@@ -206,6 +209,7 @@ class KLLoss(TermLoss):
 
     name = "kl"
     side = "generator"
+    scope = "step"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
         if "mu" not in t.aux or "logvar" not in t.aux:

@@ -66,6 +66,15 @@ class Task(ABC):
     def default_config(cls) -> RunConfig:
         return cls.config_model(task=cls.name)
 
+    def setup(self, run_root: Path, train: bool) -> None:
+        """Called once with the run directory before any factory: by the trainer with ``train=True``
+        (fresh or resumed run), by ``cgp evaluate``/``generate`` with ``train=False``. A task whose
+        models depend on its data beyond the config (a vocabulary built from the training captions)
+        writes that state into the run directory when training starts and reads it back otherwise, so
+        the run stays self-describing. Every process of a multi-process run calls it: write atomically.
+        """
+        return None
+
     # -- factories -------------------------------------------------------------------------------
 
     @abstractmethod

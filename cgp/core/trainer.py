@@ -157,6 +157,7 @@ class Trainer:
         )
 
         set_deterministic(cfg.deterministic)
+        task.setup(run_dir.root, train=True)
         seed_everything(cfg.seed)  # identical initial weights on every rank
         self.models = task.build_models().to(self.device)
         self.objective = task.build_objective(self.models)
