@@ -82,6 +82,8 @@ def test_generate_writes_one_grid_per_class(trained_run: Path, tmp_path: Path) -
     assert sorted(p.name for p in out.iterdir()) == ["circle.png", "cross.png"]
     bad = cgp_subprocess("generate", str(trained_run), "hexagon", "--output", str(out))
     assert bad.returncode == 2 and "unknown class 'hexagon'" in bad.stderr
+    empty = cgp_subprocess("generate", str(trained_run), "--output", str(out))
+    assert empty.returncode == 2 and "INPUTS" in empty.stderr
 
 
 def _one_error_line(proc) -> str:

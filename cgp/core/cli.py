@@ -263,8 +263,8 @@ def generate_cmd(run_dir: Path, inputs: tuple[str, ...], output: Path, device: s
     from cgp.core.seeding import isolated_rng
 
     positional, options = _split_task_options(inputs)
-    if not positional:
-        raise ConfigError("cgp generate needs at least one INPUT")
+    if not positional and not options:
+        raise ConfigError("cgp generate needs at least one INPUT (or a task option that names inputs, e.g. --prompts)")
     run, task, loaded, _ = _open_run(run_dir, device)
     parsed = task.parse_generate_options(options)
     with isolated_rng(seed), torch.no_grad():
