@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from cgp.core.metrics import EvalContext
 from cgp.core.seeding import isolated_rng
+from cgp.metrics.frechet import frechet_distance
 
 JUDGE_SEED = 2024
 JUDGE_STEPS = 400
@@ -120,17 +121,6 @@ def _generate_like(context: EvalContext, labels: torch.Tensor) -> torch.Tensor:
         z = models.generator.sample_noise(len(chunk), context.device)
         out.append(models.generator(cond, z).float().cpu())
     return torch.cat(out)
-
-
-def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """||mu_a - mu_b||² + Tr(Ca + Cb - 2 (Ca^½ Cb Ca^½)^½), in float64."""
-    a, b = a.double(), b.double()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    ca, cb = torch.cov(a.T), torch.cov(b.T)
-    vals, vecs = torch.linalg.eigh(ca)
-    sqrt_ca = vecs @ torch.diag(vals.clamp(min=0).sqrt()) @ vecs.T
-    cross = torch.linalg.eigvalsh(sqrt_ca @ cb @ sqrt_ca).clamp(min=0).sqrt().sum()
-    return float((mu_a - mu_b).pow(2).sum() + ca.trace() + cb.trace() - 2 * cross)
 
 
 def judge_metrics(context: EvalContext) -> dict[str, float]:
