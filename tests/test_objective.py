@@ -444,3 +444,43 @@ def test_matching_aware_terms_alone(host: PluginHost) -> None:
         assert torch.allclose(result.terms["clip/d_fake"], adv.fake(d(fake, cond)))
         assert torch.allclose(result.terms["clip/d_mismatch"], 0.5 * adv.fake(d(real, wrong)))
     assert set(game.generator(d, fake, cond).terms) == {"clip/g_adv"}
+
+
+class LearntCondition(ClassLabel):
+    """A condition with a trainable part that D also sees (a text encoder's mean, say)."""
+
+    def __init__(self) -> None:
+        super().__init__(NUM_CLASSES)
+        self.table = nn.Embedding(NUM_CLASSES, DIM)
+
+    def forward(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"labels": raw, "code": self.table(raw)}
+
+    def for_discriminator(self, encoded: dict[str, torch.Tensor]) -> torch.Tensor:
+        return encoded["code"]
+
+
+class CodeGenerator(TinyGenerator):
+    def forward(self, cond: dict[str, torch.Tensor], z: torch.Tensor | None = None) -> torch.Tensor:
+        return self.lin(self.sample_noise(cond["code"].shape[0], cond["code"].device)) + 0 * cond["code"]
+
+
+class CodeD(Discriminator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(DIM, 1)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.lin(x).squeeze(1) + (cond * x).sum(1)
+
+
+def test_generator_terms_do_not_train_what_the_discriminator_sees_of_the_condition(host: PluginHost) -> None:
+    torch.manual_seed(0)
+    models = GanModels(CodeGenerator(), CodeD(), LearntCondition())
+    obj = ConditionalObjective(models, ObjectiveConfig(), host.adversarial_losses.get("bce")(), [])
+    batch = make_batch()
+    sum(obj.generator_terms(batch, obj.generate(batch)).values()).backward()
+    # the generator reads the code only as 0 * code, so any gradient on the table came through D's input
+    table = models.condition.table.weight.grad
+    assert table is None or float(table.abs().sum()) == 0.0
+    assert float(models.generator.lin.weight.grad.abs().sum()) > 0

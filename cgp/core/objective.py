@@ -302,14 +302,18 @@ class ConditionalObjective(Objective):
         return terms
 
     def generator_terms(self, batch: dict[str, Any], generated: Generated) -> Terms:
+        # What D sees of the condition is detached here too (as StackGAN's code does): a condition
+        # with trainable parts (a text encoder's mean) must not learn to please D's match head; it
+        # learns through what the generator draws, and D sees it as a fixed input in both steps.
+        cond = detach_tree(generated.d_cond)
         terms: Terms = {}
         step_inputs: LossInputs | None = None
         for pair in self.pairs:
             d = self.discriminator_of(pair)
             fake = generated.output(pair.output)
-            result = self.games[pair].generator(d, fake, generated.d_cond)
+            result = self.games[pair].generator(d, fake, cond)
             terms.update(result.terms)
-            inputs = LossInputs(batch[pair.real], fake, generated.d_cond, d, generated.aux, None, result.fake_scores)
+            inputs = LossInputs(batch[pair.real], fake, cond, d, generated.aux, None, result.fake_scores)
             self._add_term_losses(terms, self.g_losses, "pair", pair.prefix, inputs)
             step_inputs = step_inputs or inputs  # step-scope terms read the first pair's tensors
         self._add_term_losses(terms, self.g_losses, "step", "", step_inputs)
