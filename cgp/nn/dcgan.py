@@ -14,17 +14,23 @@ import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
 
+from cgp.nn.conditional_norm import ConditionalBatchNorm2d
+
 
 def dcgan_init(module: nn.Module) -> None:
-    """N(0, 0.02) conv/linear weights; N(1, 0.02) batch-norm scales (the paper's initialisation)."""
+    """N(0, 0.02) conv/linear weights; N(1, 0.02) batch-norm scales (the paper's initialisation);
+    conditional batch norms start as the plain one."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+    for m in module.modules():
+        if isinstance(m, ConditionalBatchNorm2d):
+            m.reset_condition()  # a fresh conditional norm is the plain batch norm
 
 
 def _levels(image_size: int) -> int:
@@ -35,28 +41,41 @@ def _levels(image_size: int) -> int:
 
 
 class DCGANDecoder(nn.Module):
-    """(B, in_dim) -> (B, channels, S, S) in [-1, 1]: project to 4x4, then upsample by 2 per level."""
+    """(B, in_dim) -> (B, channels, S, S) in [-1, 1]: project to 4x4, then upsample by 2 per level.
 
-    def __init__(self, in_dim: int, image_size: int = 32, channels: int = 3, base_width: int = 64) -> None:
+    With ``cond_dim`` > 0 every batch norm is a :class:`ConditionalBatchNorm2d` whose scale and shift
+    come from the ``cond`` vector given to :meth:`forward` (BigGAN's conditioning of each block),
+    in addition to whatever the input vector carries.
+    """
+
+    def __init__(
+        self, in_dim: int, image_size: int = 32, channels: int = 3, base_width: int = 64, cond_dim: int = 0
+    ) -> None:
         super().__init__()
         levels = _levels(image_size)
         width = base_width * 2 ** (levels - 1)
-        self.project = nn.Sequential(
-            nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False), nn.BatchNorm2d(width), nn.ReLU(True)
-        )
+
+        def norm(c: int) -> nn.Module:
+            return ConditionalBatchNorm2d(c, cond_dim) if cond_dim > 0 else nn.BatchNorm2d(c)
+
+        self.project = nn.Sequential(nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False), norm(width), nn.ReLU(True))
         blocks: list[nn.Module] = []
         for _ in range(levels - 1):
-            blocks += [
-                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width // 2),
-                nn.ReLU(True),
-            ]
+            blocks += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), norm(width // 2), nn.ReLU(True)]
             width //= 2
         blocks += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
         self.body = nn.Sequential(*blocks)
+        self.cond_dim = cond_dim
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.body(self.project(h[:, :, None, None]))
+    def forward(self, h: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond_dim == 0:
+            return self.body(self.project(h[:, :, None, None]))
+        if cond is None:
+            raise ValueError("this DCGANDecoder is conditional: pass cond")
+        x = h[:, :, None, None]
+        for layer in (*self.project, *self.body):
+            x = layer(x, cond) if isinstance(layer, ConditionalBatchNorm2d) else layer(x)
+        return x
 
 
 class DCGANEncoder(nn.Module):

@@ -122,12 +122,19 @@ class StageTwo(nn.Module):
 
 
 class StackGenerator(Generator):
-    """Returns the stage-I image, or ``{"s1": S, "s2": 2S}`` with stage II."""
+    """Returns the stage-I image, or ``{"s1": S, "s2": 2S}`` with stage II.
 
-    def __init__(self, code_dim: int, noise_dim: int, image_size: int, width: int, stage_two: bool) -> None:
+    ``fusion`` says where stage I reads the text code: ``input`` (StackGAN: joined to z only) or
+    ``affine`` (also in every batch norm's scale and shift, as BigGAN's conditional batch norm and
+    DF-GAN's fusion blocks do)."""
+
+    def __init__(
+        self, code_dim: int, noise_dim: int, image_size: int, width: int, stage_two: bool, fusion: str = "input"
+    ) -> None:
         super().__init__()
         self.noise_dim = noise_dim
-        self.stage1 = DCGANDecoder(noise_dim + code_dim, image_size, 3, width)
+        self.fusion = fusion
+        self.stage1 = DCGANDecoder(noise_dim + code_dim, image_size, 3, width, code_dim if fusion == "affine" else 0)
         self.stage2 = StageTwo(code_dim, width) if stage_two else None
         self.stage_one_frozen = False
         dcgan_init(self)
@@ -148,7 +155,7 @@ class StackGenerator(Generator):
         code = cond["code"]
         if z is None:
             z = self.sample_noise(code.shape[0], code.device)
-        s1 = self.stage1(torch.cat([z, code], dim=1))
+        s1 = self.stage1(torch.cat([z, code], dim=1), code if self.fusion == "affine" else None)
         if self.stage2 is None:
             return s1
         return {"s1": s1, "s2": self.stage2(s1, code)}

@@ -61,9 +61,8 @@ class TextToImageObjective(ConditionalObjective):
             mixed = condition.interpolate(generated.cond)  # type: ignore[operator]
             z = generator.sample_noise(batch["x"].shape[0], batch["x"].device)
             between = Generated(generator(mixed, z), mixed, mixed["mu"])
+            seen = mixed["mu"].detach()  # as in the core's generator terms: D's view of the text is fixed
             for pair in self.pairs:
-                result = self.games[pair].generator(
-                    self.discriminator_of(pair), between.output(pair.output), mixed["mu"]
-                )
+                result = self.games[pair].generator(self.discriminator_of(pair), between.output(pair.output), seen)
                 terms[f"{pair.prefix}g_int"] = self.interpolation_weight * sum(result.terms.values())
         return terms

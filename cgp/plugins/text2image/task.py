@@ -76,6 +76,11 @@ class Text2ImageModelConfig(StrictModel):
     conditioning_augmentation: bool = Field(True, description="StackGAN's (mu, sigma) code with a KL term")
     noise_dim: int = Field(64, ge=1, description="size of z")
     generator_width: int = Field(64, ge=8, description="channels of stage I's last hidden layer")
+    text_fusion: Literal["input", "affine"] = Field(
+        "input",
+        description="where stage I reads the text code: input (joined to z) or affine (also every batch norm's "
+        "scale and shift, BigGAN/DF-GAN)",
+    )
     discriminator_width: int = Field(64, ge=8, description="channels of D's first layer")
     discriminator_norm: Literal["spectral", "batch", "none"] = Field("spectral", description="normalisation in D")
     conditional_discriminator: bool = Field(True, description="false: D ignores the text (the ablation)")
@@ -228,7 +233,7 @@ class Text2ImageTask(Task):
             if path.is_file():
                 encoder.load_state_dict(load_file(str(path)))
         condition = TextCondition(encoder, m.code_dim, m.conditioning_augmentation)
-        generator = StackGenerator(m.code_dim, m.noise_dim, m.image_size, m.generator_width, m.stage_two)
+        generator = StackGenerator(m.code_dim, m.noise_dim, m.image_size, m.generator_width, m.stage_two, m.text_fusion)
         heads = self.config.objective.heads
         discriminators = {
             f"s{i + 1}": TextImageDiscriminator(
@@ -257,7 +262,8 @@ class Text2ImageTask(Task):
         except RuntimeError as exc:
             raise CheckpointError(
                 f"model.stage_one_from='{source}' does not match this run's stage I ({str(exc).splitlines()[0]}); "
-                "use the same model.text, model.code_dim, model.noise_dim, model.image_size and generator_width"
+                "use the same model.text, model.code_dim, model.noise_dim, model.image_size, generator_width "
+                "and text_fusion"
             ) from None
         generator.freeze_stage_one()
         condition.requires_grad_(False)
