@@ -16,8 +16,18 @@ def cgp(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cgp", *args], capture_output=True, text=True)
 
 
-def train_and_evaluate(task: str, run_dir: Path, overrides: list[str]) -> dict:
-    """One training run (fresh run directory) and the evaluation of its last checkpoint."""
+RESULT_FILE = "benchmark_result.json"
+
+
+def train_and_evaluate(task: str, run_dir: Path, overrides: list[str], reuse: bool = False) -> dict:
+    """One training run (fresh run directory) and the evaluation of its last checkpoint. ``reuse``
+    returns the stored result of a finished run with the same task and overrides instead (so that a
+    study can add seeds later without training the finished ones again)."""
+    stored = run_dir / RESULT_FILE
+    if reuse and stored.is_file():
+        saved = json.loads(stored.read_text())
+        if saved.get("task") == task and saved.get("overrides") == overrides:
+            return saved["result"]
     args = ["train", "--plugin", task, "--run-dir", str(run_dir)]
     for item in ["trainer.progress=off", *overrides]:
         args += ["--set", item]
@@ -30,7 +40,9 @@ def train_and_evaluate(task: str, run_dir: Path, overrides: list[str]) -> dict:
     if evaluated.returncode != 0:
         raise SystemExit(f"{run_dir}: evaluation failed:\n{evaluated.stderr[-2000:]}")
     step = json.loads((run_dir / "eval" / "test.json").read_text())["step"]
-    return {"steps": step, "seconds": round(time.time() - t0, 1), **json.loads(evaluated.stdout)}
+    result = {"steps": step, "seconds": round(time.time() - t0, 1), **json.loads(evaluated.stdout)}
+    stored.write_text(json.dumps({"task": task, "overrides": overrides, "result": result}, indent=1))
+    return result
 
 
 def mean_std(values: list[float], digits: int) -> str:
@@ -48,6 +60,7 @@ def run_variants(
     out: Path,
     only: list[str] | None,
     jobs: int = 1,
+    reuse: bool = False,
 ) -> dict[str, dict]:
     """Every selected variant once per seed, ``jobs`` runs at a time; results per variant hold lists
     over seeds. Run several at once only where the runs do not compete for the budget they are given
@@ -62,7 +75,7 @@ def run_variants(
 
     def one(item: tuple[str, int, Path, list[str]]) -> dict:
         name, seed, run_dir, overrides = item
-        result = train_and_evaluate(task, run_dir, overrides)
+        result = train_and_evaluate(task, run_dir, overrides, reuse)
         print(f"{name} seed {seed}: {result}", flush=True)
         return result
 

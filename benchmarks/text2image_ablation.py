@@ -1,19 +1,23 @@
 """The lecture's claims about text-to-image GANs as one table, on the built-in captioned shapes.
 
-    python benchmarks/text2image_ablation.py --steps 1500 --out benchmarks/out/t2i_ablation
+    python benchmarks/text2image_ablation.py --steps 1000 --seeds 0 1 --reuse --out benchmarks/out/t2i_ablation
     python benchmarks/text2image_ablation.py --steps 3000 --seeds 0 1 2 --jobs 7 --set trainer.device=cuda
     python benchmarks/text2image_ablation.py --steps 3000 --set data.root=benchmarks/out/fonts \
         --only "no GAN" "(default)" --out benchmarks/out/t2i_fonts
 
 Every variant trains for the same number of steps from the task's defaults and changes only what
-its row names: supervised regression from the text (no GAN: L1 to the real image, the blurry
-average), a cGAN whose discriminator ignores the text, the matching-aware joint discriminator (the
-default), the split discriminator (realism head + match head), the joint one without mismatched
-negatives, MA-GP with the hinge loss (DF-GAN's recipe), and StackGAN's stage II at 64 px (scored on
-its 64-px output). Reported: caption-match accuracy of the attribute judge (and the real images'
-ceiling), diversity, sharpness, the judge-feature Fréchet distance and R-precision. On a captioned
-folder (``--set data.root=DIR``, no attribute labels) the table keeps the columns it has: R-precision,
-the matcher-feature Fréchet distance, diversity, sharpness.
+its row names. The first rows test the lecture's claims on the adversarial game alone (the DAMSM
+term off, so that everything the generator learns of the text comes through D): supervised
+regression from the text (no GAN: L1 to the real image, the blurry average), a cGAN whose
+discriminator ignores the text, the matching-aware joint discriminator, the split discriminator
+(realism head + match head), the joint one without mismatched negatives, MA-GP with the hinge loss
+(DF-GAN's recipe), StackGAN's stage II at 64 px (scored on its 64-px output), and StackGAN's view of
+the text in D (the generator side's μ instead of the sentence vector). The last rows add the DAMSM
+term: the default, and the default with a D that ignores the text. Reported: caption-match accuracy
+of the attribute judge (and the real images' ceiling), diversity, sharpness, the judge-feature
+Fréchet distance and R-precision. On a captioned folder (``--set data.root=DIR``, no attribute
+labels) the table keeps the columns it has: R-precision, the matcher-feature Fréchet distance,
+diversity, sharpness.
 """
 
 from __future__ import annotations
@@ -24,14 +28,19 @@ from pathlib import Path
 from runs import run_variants, table
 
 KL = "kl: 0.015625"
+GAN_ONLY = f"objective.terms={{{KL}}}"  # the default's terms without DAMSM
+IGNORES_TEXT = ["model.conditional_discriminator=false", "objective.mismatch_negative=false"]
 VARIANTS: dict[str, list[str]] = {
     "regression from text (no GAN)": ["objective.gan_weight=0", f"objective.terms={{l1: 1.0, {KL}}}"],
-    "cGAN, D ignores the text": ["model.conditional_discriminator=false", "objective.mismatch_negative=false"],
-    "matching-aware, joint D (default)": [],
-    "matching-aware, split D": ["objective.heads=split"],
-    "joint D, no mismatched negatives": ["objective.mismatch_negative=false"],
+    "cGAN, D ignores the text": [*IGNORES_TEXT, GAN_ONLY],
+    "matching-aware, joint D": [GAN_ONLY],
+    "matching-aware, split D": ["objective.heads=split", GAN_ONLY],
+    "joint D, no mismatched negatives": ["objective.mismatch_negative=false", GAN_ONLY],
     "joint D + MA-GP, hinge": ["objective.adversarial=hinge", f"objective.terms={{{KL}, ma_gp: 2.0}}"],
-    "joint D + StackGAN stage II (64 px)": ["model.stage_two=true"],
+    "joint D + StackGAN stage II (64 px)": ["model.stage_two=true", GAN_ONLY],
+    "joint D reading μ (StackGAN's D input)": ["model.discriminator_text=code", GAN_ONLY],
+    "joint D + DAMSM (default)": [],
+    "D ignores the text + DAMSM": IGNORES_TEXT,
 }
 
 COLUMNS = [
@@ -55,9 +64,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/t2i_ablation"))
     parser.add_argument("--only", nargs="*", help="substrings of variant names to run")
+    parser.add_argument("--reuse", action="store_true", help="keep finished runs with the same overrides")
     opts = parser.parse_args()
     common = [f"trainer.steps={opts.steps}", "trainer.max_minutes=null", *opts.extra]
-    results = run_variants("text2image", VARIANTS, common, opts.seeds, opts.out, opts.only, opts.jobs)
+    results = run_variants("text2image", VARIANTS, common, opts.seeds, opts.out, opts.only, opts.jobs, opts.reuse)
     print(table(results, [c for c in COLUMNS if all(c[1] in r for r in results.values())]))
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from cgp.core.config import resolve_config
 from cgp.core.errors import ConfigError
+from cgp.core.losses import LossInputs
 from cgp.core.plugins import load_plugins
 from cgp.plugins.text2image import glove
 from cgp.plugins.text2image.task import Text2ImageConfig
@@ -85,7 +86,7 @@ def test_user_folder_trains_evaluates_and_generates(tmp_path: Path, fmt: str) ->
     assert result.exit_code == 0, result.output
     vocabulary = json.loads((run / VOCAB_FILE).read_text())["vocabulary"]
     assert {"red", "blue", "green", "picture", "shape"} <= set(vocabulary)
-    assert (run / "text_encoder.safetensors").is_file()
+    assert (run / "text_matcher.safetensors").is_file()
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_00000004.png"]
 
     result = run_cli("evaluate", str(run), "--json")
@@ -206,6 +207,7 @@ def test_stage_two_on_a_frozen_stage_one(tmp_path: Path) -> None:
         (["model.conditioning_augmentation=false"], "conditioning_augmentation"),
         (["model.stage_one_from=/nonexistent", "model.stage_two=true"], "not a finished text2image run"),
         (["model.stage_one_from=/nonexistent"], "stage_two=true"),
+        (["model.text.training=joint", "objective.terms={kl: 0.015625, damsm: 1.0}"], "damsm"),
     ],
 )
 def test_config_mistakes_are_one_line(tmp_path: Path, extra: list[str], message: str) -> None:
@@ -247,3 +249,67 @@ def test_glove_vectors_fill_known_words_and_zero_the_rest(tmp_path: Path, monkey
     assert found == 2
     assert torch.equal(vectors[2], torch.from_numpy(table[2])) and torch.equal(vectors[4], torch.from_numpy(table[1]))
     assert float(vectors[[0, 1, 3]].abs().sum()) == 0.0
+
+
+def test_damsm_scorer_is_the_pretrained_matcher_frozen_and_rewards_the_right_caption(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from cgp.plugins.text2image.models import CaptionScorer
+    from cgp.plugins.text2image.objective import SentenceMatchLoss
+
+    run = tmp_path / "run"
+    extra = ["objective.terms={kl: 0.015625, damsm: 1.0}", "model.text.pretrain_steps=60", "data.train_size=256"]
+    extra += ["trainer.steps=3", "trainer.checkpoint_every=0", "eval.metrics=[]", "eval.train_limit=256"]
+    result = run_cli("train", "--plugin", "text2image", "--run-dir", str(run), *sets(*TINY, *extra))
+    assert result.exit_code == 0, result.output
+    assert "damsm" in json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+    matcher = load_file(str(run / "text_matcher.safetensors"))
+    models = load_file(str(run / "checkpoints" / "step_00000003" / "models.safetensors"))
+    scorer_keys = [k for k in models if k.startswith("condition.scorer.")]
+    assert scorer_keys, "the damsm term's scorer is part of the condition"
+    for key in scorer_keys:  # frozen: weights and batch-norm statistics are still the pretrained matcher's
+        assert torch.equal(models[key], matcher[key.removeprefix("condition.scorer.")]), key
+
+    # the term rewards images that show their own caption: real pairs cost less than shuffled ones,
+    # and its gradient reaches the images only, never the frozen scorer
+    host = load_plugins()
+    config = resolve_config(Text2ImageConfig, "text2image", overrides=[*TINY, *extra])
+    task = host.task("text2image")(config, host)
+    task.setup(run, train=False)
+    gan = task.build_models()
+    gan.load_state_dict({k: v for k, v in models.items()}, strict=False)
+    gan.train()
+    assert isinstance(gan.condition.scorer, CaptionScorer) and not gan.condition.scorer.training
+    train = task.eval_set("train")
+    images, tokens = train.images[:64].clone().requires_grad_(True), train.tokens[:64]
+    loss = SentenceMatchLoss(1.0, gan.condition.scorer)
+    aux = gan.condition.aux(gan.condition(tokens))
+    own = loss(LossInputs(None, images, None, None, aux))  # type: ignore[arg-type]
+    shuffled = loss(LossInputs(None, images.roll(7, 0), None, None, aux))  # type: ignore[arg-type]
+    assert float(own.detach()) < float(shuffled.detach())
+    own.backward()
+    assert images.grad is not None and float(images.grad.abs().sum()) > 0
+    assert all(p.grad is None for p in gan.condition.scorer.parameters())
+
+
+def test_discriminator_reads_the_fixed_sentence_or_the_generator_sides_code(tmp_path: Path) -> None:
+    host = load_plugins()
+    views = {}
+    for reads in ("sentence", "code"):
+        config = resolve_config(Text2ImageConfig, "text2image", overrides=[*TINY, f"model.discriminator_text={reads}"])
+        task = host.task("text2image")(config, host)
+        (tmp_path / reads).mkdir()
+        task.setup(tmp_path / reads, train=True)
+        gan = task.build_models()
+        ids = task.eval_set("test").tokens[:8]
+        seen = gan.condition.for_discriminator(gan.condition(ids))
+        assert gan.discriminators["main"].project[0].in_features == seen.shape[1]
+        with torch.no_grad():  # what a generator update changes: the conditioning layer
+            gan.condition.to_code.weight.add_(1.0)
+        moved = gan.condition.for_discriminator(gan.condition(ids))
+        views[reads] = (seen, moved)
+    seen, moved = views["sentence"]
+    assert seen.shape[1] == 16 and not seen.requires_grad and torch.equal(seen, moved)
+    assert torch.allclose(seen.mean(1), torch.zeros(8), atol=1e-5)  # standardised per caption
+    seen, moved = views["code"]
+    assert seen.shape[1] == 8 and not torch.equal(seen, moved)

@@ -16,9 +16,10 @@ def cgp_register_tasks(register: Callable[[type], None]) -> None:
 
 @hookimpl
 def cgp_register_losses(register: Callable[[type], None]) -> None:
-    from cgp.plugins.text2image.objective import MatchingAwareGradientPenalty
+    from cgp.plugins.text2image.objective import MatchingAwareGradientPenalty, SentenceMatchLoss
 
     register(MatchingAwareGradientPenalty)
+    register(SentenceMatchLoss)
 
 
 @hookimpl

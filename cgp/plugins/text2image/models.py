@@ -10,32 +10,79 @@
 * :class:`TextImageDiscriminator` — a DCGAN image encoder and the two designs of the source notes:
   ``joint`` (image features ⊕ text code -> one score, Reed et al. 2016) and ``split`` (a realism
   head on the image features alone, a match head on image features ⊕ text code).
+* :class:`CaptionScorer` — the frozen image half of the pretrained image–text matcher, which scores
+  generated images against their captions for the ``damsm`` generator term (AttnGAN's DAMSM loss at
+  sentence level).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
 from cgp.core.interfaces import Condition, Discriminator, Generator, Scores, batch_roll
 from cgp.nn.dcgan import DCGANDecoder, DCGANEncoder, dcgan_init
+from cgp.plugins.text2image.matching import ImageEncoder
 from cgp.plugins.text2image.text_encoder import TextEncoder
 
 TextCode = dict[str, torch.Tensor]
-"""``code`` (what G reads), ``mu`` (what D reads), ``logvar`` (with augmentation)."""
+"""``code`` (what G reads), ``mu`` and ``logvar`` (with augmentation), ``seen`` (what D reads); with a
+scorer also ``sentence`` (the unit-length sentence vector) and ``ids`` (the caption ids)."""
+
+
+class CaptionScorer(nn.Module):
+    """The image encoder and temperature of a pretrained :class:`ImageTextMatcher`, frozen and always in
+    eval mode (its batch norms keep the statistics of real images). ``logits(images, sentences)`` are
+    the matcher's (N, M) image-by-caption logits; images of another side are resized to ``image_size``,
+    the side the matcher learnt at."""
+
+    def __init__(self, dim: int, image_size: int) -> None:
+        super().__init__()
+        self.image_encoder = ImageEncoder(dim)
+        self.register_buffer("logit_scale", torch.tensor(0.0))
+        self.image_size = image_size
+        self.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> CaptionScorer:
+        return super().train(False)
+
+    def logits(self, images: torch.Tensor, sentences: torch.Tensor) -> torch.Tensor:
+        if images.shape[-1] != self.image_size:
+            images = F.interpolate(images, size=self.image_size, mode="bilinear", align_corners=False, antialias=True)
+        features = F.normalize(self.image_encoder(images), dim=1)
+        return self.logit_scale.clamp(max=math.log(100)).exp() * features @ sentences.T
 
 
 class TextCondition(Condition):
-    """Caption ids -> text code. ``augment=False`` gives the deterministic code μ to both networks."""
+    """Caption ids -> text code. ``augment=False`` gives the deterministic code μ to the generator.
 
-    def __init__(self, encoder: TextEncoder, code_dim: int, augment: bool = True) -> None:
+    ``discriminator_reads`` is what D sees of the caption: ``code`` is μ (StackGAN's D), ``sentence``
+    the encoder's sentence vector, standardised per caption without learnt parameters (DF-GAN's D
+    reads its frozen encoder's sentence vector). With a pretrained, frozen encoder the sentence is a
+    fixed input to D, whereas μ belongs to the generator side, which the KL term pulls towards 0.
+    ``scorer`` (for the ``damsm`` term) adds the unit sentence vector and the ids to the code.
+    """
+
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        code_dim: int,
+        augment: bool = True,
+        scorer: CaptionScorer | None = None,
+        discriminator_reads: str = "code",
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.augment = augment
         self.code_dim = code_dim
+        self.scorer = scorer
+        self.discriminator_reads = discriminator_reads
+        self.seen_dim = encoder.out_dim if discriminator_reads == "sentence" else code_dim
         # the sentence vector is normalised and σ starts small (e^-3): with σ ≈ 1 from the start the
         # code is mostly noise (measured: |μ| ≈ 0.6 against |σ·ε| ≈ 8 at 64 dimensions) and G ignores the text
         self.norm = nn.LayerNorm(encoder.out_dim)
@@ -45,26 +92,34 @@ class TextCondition(Condition):
                 self.to_code.bias[code_dim:].fill_(-6.0)
 
     def encode(self, ids: torch.Tensor) -> TextCode:
-        h = self.to_code(self.norm(self.encoder(ids)))
+        sentence = self.encoder(ids)
+        h = self.to_code(self.norm(sentence))
         if not self.augment:
-            return {"code": h, "mu": h}
-        mu, logvar = h.chunk(2, dim=1)
-        code = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        return {"code": code, "mu": mu, "logvar": logvar}
+            out = {"code": h, "mu": h}
+        else:
+            mu, logvar = h.chunk(2, dim=1)
+            out = {"code": mu + torch.randn_like(mu) * (0.5 * logvar).exp(), "mu": mu, "logvar": logvar}
+        reads_sentence = self.discriminator_reads == "sentence"
+        out["seen"] = F.layer_norm(sentence, sentence.shape[1:]) if reads_sentence else out["mu"]
+        if self.scorer is not None:
+            out.update(sentence=F.normalize(sentence, dim=1), ids=ids)
+        return out
 
     def forward(self, raw: torch.Tensor) -> TextCode:
         return self.encode(raw)
 
     def aux(self, encoded: TextCode) -> dict[str, torch.Tensor]:
-        return {"mu": encoded["mu"], "logvar": encoded["logvar"]} if self.augment else {}
+        keys = ("mu", "logvar") if self.augment else ()
+        keys += ("sentence", "ids") if self.scorer is not None else ()
+        return {k: encoded[k] for k in keys}
 
     def for_discriminator(self, encoded: TextCode) -> torch.Tensor:
-        return encoded["mu"]
+        return encoded["seen"]
 
     def interpolate(self, encoded: TextCode, beta: float = 0.5) -> TextCode:
         """GAN-INT (Reed et al. 2016, §4.3): codes between each caption and its batch neighbour's."""
         other = batch_roll(encoded, 1)
-        return {k: beta * v + (1 - beta) * other[k] for k, v in encoded.items() if k in ("code", "mu")}
+        return {k: beta * v + (1 - beta) * other[k] for k, v in encoded.items() if k in ("code", "mu", "seen")}
 
 
 class ResidualBlock(nn.Module):

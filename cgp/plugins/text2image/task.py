@@ -30,6 +30,7 @@ from cgp.core.checkpoint import find_last, load_checkpoint, split_prefix
 from cgp.core.config import DataConfig, EvalConfig, ObjectiveConfig, RunConfig, StrictModel, TrainerConfig
 from cgp.core.errors import CheckpointError, ConfigError
 from cgp.core.interfaces import GanModels
+from cgp.core.losses import TermLoss
 from cgp.core.objective import AdversarialPair, Objective
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
@@ -37,14 +38,20 @@ from cgp.datasets.captioned_shapes import CaptionedShapes
 from cgp.plugins.text2image.data import CaptionEvalSet, TokenizedCaptions, collect_eval_set
 from cgp.plugins.text2image.glove import glove_vectors
 from cgp.plugins.text2image.grids import write_prompt_outputs, write_sample_grid
-from cgp.plugins.text2image.models import StackGenerator, TextCondition, TextImageDiscriminator, final_image
-from cgp.plugins.text2image.objective import TextToImageObjective
+from cgp.plugins.text2image.models import (
+    CaptionScorer,
+    StackGenerator,
+    TextCondition,
+    TextImageDiscriminator,
+    final_image,
+)
+from cgp.plugins.text2image.objective import SentenceMatchLoss, TextToImageObjective
 from cgp.plugins.text2image.text_encoder import TextEncoder
 from cgp.plugins.text2image.tokenizer import VOCAB_FILE, WordTokenizer
 
 log = logging.getLogger("cgp.text2image")
 
-ENCODER_FILE = "text_encoder.safetensors"
+MATCHER_FILE = "text_matcher.safetensors"  # the pretrained matcher: text_encoder.*, image_encoder.*, logit_scale
 PRETRAIN_SEED = 77
 
 
@@ -82,6 +89,11 @@ class Text2ImageModelConfig(StrictModel):
         "scale and shift, BigGAN/DF-GAN)",
     )
     discriminator_width: int = Field(64, ge=8, description="channels of D's first layer")
+    discriminator_text: Literal["sentence", "code"] = Field(
+        "sentence",
+        description="what D reads of the caption: code (the conditioning mean mu, StackGAN) or sentence (the "
+        "text encoder's sentence vector, DF-GAN; fixed when the encoder is pretrained)",
+    )
     discriminator_norm: Literal["spectral", "batch", "none"] = Field("spectral", description="normalisation in D")
     conditional_discriminator: bool = Field(True, description="false: D ignores the text (the ablation)")
 
@@ -113,9 +125,11 @@ class Text2ImageEvalConfig(EvalConfig):
 
 
 def _objective() -> Text2ImageObjectiveConfig:
-    # StackGAN's λ = 1 multiplies a KL averaged over the code's dimensions; core's 'kl' sums them, so
-    # 1/64 is StackGAN's weight at code_dim 64 (weight 1 pushed every code onto the prior: no text left)
-    return Text2ImageObjectiveConfig(terms={"kl": 1 / 64})
+    # kl: StackGAN's λ = 1 multiplies a KL averaged over the code's dimensions; core's 'kl' sums them, so
+    # 1/64 is StackGAN's weight at code_dim 64 (weight 1 pushed every code onto the prior: no text left).
+    # damsm 1: the matcher's loss as one more generator term beside the adversarial one (AttnGAN adds its
+    # DAMSM loss to the GAN losses); without it the built-in shapes match their captions at half the rate
+    return Text2ImageObjectiveConfig(terms={"kl": 1 / 64, "damsm": 1.0})
 
 
 class Text2ImageConfig(RunConfig):
@@ -125,7 +139,8 @@ class Text2ImageConfig(RunConfig):
     )
     data: CaptionDataConfig = Field(default_factory=CaptionDataConfig, description="captioned images")
     objective: Text2ImageObjectiveConfig = Field(
-        default_factory=_objective, description="matching-aware cGAN + KL of conditioning augmentation"
+        default_factory=_objective,
+        description="matching-aware cGAN + KL of conditioning augmentation + DAMSM image-caption term",
     )
     model: Text2ImageModelConfig = Field(default_factory=Text2ImageModelConfig, description="networks")
     eval: Text2ImageEvalConfig = Field(
@@ -173,7 +188,7 @@ class Text2ImageTask(Task):
             tokenizer = WordTokenizer.build(self.base_dataset("train").all_captions(), text.max_length, text.min_count)
         self._tokenizer = tokenizer
         if source is None and self.config.model.text.training == "pretrain":
-            _save_atomic(self._pretrain_encoder(), run_root / ENCODER_FILE)
+            _save_atomic(self._pretrain_matcher(), run_root / MATCHER_FILE)
         tokenizer.save(path)  # last: its presence marks the setup complete
 
     @property
@@ -202,7 +217,7 @@ class Text2ImageTask(Task):
             log.info("GloVe knows %d of the vocabulary's %d words", found, self.tokenizer.vocab_size - 2)
         return TextEncoder(self.tokenizer.vocab_size, t.embed_dim, t.hidden, t.sentence_dim, pretrained)
 
-    def _pretrain_encoder(self) -> dict[str, torch.Tensor]:
+    def _pretrain_matcher(self) -> dict[str, torch.Tensor]:
         from cgp.plugins.text2image.matching import ImageTextMatcher, train_matcher
 
         train = self.eval_set("train")
@@ -211,7 +226,7 @@ class Text2ImageTask(Task):
         with isolated_rng(PRETRAIN_SEED):
             matcher = ImageTextMatcher(self.tokenizer.vocab_size, t.sentence_dim, text_encoder=self._text_encoder())
             train_matcher(matcher, train.images, train.tokens, t.pretrain_steps, PRETRAIN_SEED)
-        return matcher.text_encoder.state_dict()
+        return matcher.state_dict()
 
     # -- factories ---------------------------------------------------------------------------------
 
@@ -228,16 +243,27 @@ class Text2ImageTask(Task):
         m = self.config.model
         encoder = self._text_encoder()
         frozen_encoder = m.text.training == "pretrain" or m.stage_one_from is not None
+        scorer = None
+        if "damsm" in self.config.objective.terms and m.text.training == "pretrain":
+            scorer = CaptionScorer(m.text.sentence_dim, self.output_size)
         if m.text.training == "pretrain" and m.stage_one_from is None and self._run_root is not None:
-            path = self._run_root / ENCODER_FILE
+            path = self._run_root / MATCHER_FILE
             if path.is_file():
-                encoder.load_state_dict(load_file(str(path)))
-        condition = TextCondition(encoder, m.code_dim, m.conditioning_augmentation)
+                matcher = load_file(str(path))
+                encoder.load_state_dict(split_prefix(matcher, "text_encoder."))
+                if scorer is not None:
+                    scorer.load_state_dict({k: v for k, v in matcher.items() if not k.startswith("text_encoder.")})
+        condition = TextCondition(encoder, m.code_dim, m.conditioning_augmentation, scorer, m.discriminator_text)
         generator = StackGenerator(m.code_dim, m.noise_dim, m.image_size, m.generator_width, m.stage_two, m.text_fusion)
         heads = self.config.objective.heads
         discriminators = {
             f"s{i + 1}": TextImageDiscriminator(
-                size, m.discriminator_width, m.code_dim, heads, m.discriminator_norm, m.conditional_discriminator
+                size,
+                m.discriminator_width,
+                condition.seen_dim,
+                heads,
+                m.discriminator_norm,
+                m.conditional_discriminator,
             )
             for i, size in enumerate(self.stage_sizes)
         }
@@ -268,6 +294,13 @@ class Text2ImageTask(Task):
         generator.freeze_stage_one()
         condition.requires_grad_(False)
 
+    def build_term(self, name: str, weight: float, models: GanModels) -> TermLoss:
+        """``damsm`` gets the condition's frozen caption scorer; the rest come as registered."""
+        factory = self.host.term_losses.get(name)
+        if factory is SentenceMatchLoss:
+            return SentenceMatchLoss(weight, models.condition.scorer)  # type: ignore[arg-type]
+        return factory(weight)
+
     def adversarial_pairs(self) -> list[AdversarialPair]:
         if not self.config.model.stage_two:
             return [AdversarialPair()]
@@ -283,9 +316,14 @@ class Text2ImageTask(Task):
             )
         if "kl" in cfg.terms and self.config.model.stage_one_from is not None:
             raise ConfigError("stage I's condition is frozen, so its KL term trains nothing; set objective.terms={}")
+        if "damsm" in cfg.terms and self.config.model.text.training != "pretrain":
+            raise ConfigError(
+                "objective.terms has 'damsm' but model.text.training is not pretrain, so there is no pretrained "
+                "matcher to score the images; set model.text.training=pretrain or drop 'damsm' from objective.terms"
+            )
         adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
         terms = [self.build_term(name, weight, models) for name, weight in cfg.terms.items()]
-        return TextToImageObjective(models, cfg, adversarial, terms, self.adversarial_pairs(), cfg.interpolation_weight)
+        return TextToImageObjective(models, cfg, adversarial, terms, self.adversarial_pairs())
 
     # -- data --------------------------------------------------------------------------------------
 
