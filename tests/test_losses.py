@@ -12,6 +12,7 @@ from cgp.core.errors import ConfigError
 from cgp.core.interfaces import Discriminator
 from cgp.core.losses import (
     FeatureMatchingLoss,
+    GradientDifferenceLoss,
     GradientPenalty,
     HingeLoss,
     KLLoss,
@@ -131,6 +132,21 @@ def test_l1_l2_values() -> None:
     assert close(L1Loss()(t), 6.0 / 6)
     assert close(L2Loss()(t), 10.0 / 6)
     assert L1Loss(100).weight == 100.0
+
+
+def test_gradient_difference_loss_sees_edges_not_offsets() -> None:
+    step = torch.zeros(1, 1, 4, 4)
+    step[..., 2:] = 1.0  # a vertical edge: gradient 1 between columns 1 and 2
+    t = inputs(real=step, fake=step + 0.5)  # the same edges, shifted in value: no gradient difference
+    assert close(GradientDifferenceLoss()(t), 0.0)
+    flat = torch.full_like(step, 0.5)  # the blurry average: the edge is gone
+    assert close(GradientDifferenceLoss()(inputs(real=step, fake=flat)), 4 / 12)  # 4 of 12 column pairs
+    assert close(GradientDifferenceLoss(alpha=2.0)(inputs(real=2 * step, fake=flat)), 4 * 4 / 12)
+    assert close(GradientDifferenceLoss()(inputs(real=flat, fake=step)), 4 / 12)  # an invented edge costs too
+    video = step.expand(2, 3, 3, 4, 4)  # (B, T, C, H, W): only the last two dimensions are spatial
+    assert close(GradientDifferenceLoss()(inputs(real=video, fake=video.roll(1, dims=1))), 0.0)
+    with pytest.raises(ConfigError, match="alpha"):
+        GradientDifferenceLoss(alpha=0)
 
 
 def test_l1_needs_real_and_fake() -> None:
