@@ -377,6 +377,22 @@ def test_step_scope_terms_are_counted_once(host: PluginHost) -> None:
     assert float(g_terms["kl"]) == pytest.approx(1.0)  # KL(N(1, 1) || N(0, 1)) = 0.5 per dimension, 2 dimensions
 
 
+def test_sample_terms_count_once_for_an_output_that_several_discriminators_judge(host: PluginHost) -> None:
+    torch.manual_seed(0)
+    config = ObjectiveConfig(terms={"l1": 2.0, "r1": 1.0})
+    models = GanModels(TinyGenerator(), {"clip": JointD(), "frame": JointD()}, ClassLabel(NUM_CLASSES))
+    pairs = (AdversarialPair("clip", "main", "clip", "x"), AdversarialPair("frame", "main", "frame", "x"))
+    adv = host.adversarial_losses.get("bce")()
+    obj = ConditionalObjective(models, config, adv, build_term_losses(config.terms, host.term_losses), pairs)
+    batch = make_batch()
+    generated = obj.generate(batch)
+    g_terms = obj.generator_terms(batch, generated)
+    assert set(g_terms) == {"clip/g_adv", "frame/g_adv", "l1"}  # one L1, no prefix: it belongs to neither D
+    assert torch.allclose(g_terms["l1"], 2.0 * (generated.output("main") - batch["x"]).abs().mean())
+    d_terms = obj.discriminator_terms(batch, generated)
+    assert {"clip/r1", "frame/r1"} <= set(d_terms)  # a penalty reads its discriminator: one per pair
+
+
 def test_each_discriminator_gets_gradients_only_from_its_own_terms(host: PluginHost) -> None:
     obj = make_two_stage(host, terms={"r1": 1.0})
     batch = two_stage_batch()

@@ -152,9 +152,12 @@ class TermLoss(Loss):
     """A weighted term added to one side's loss. ``weight`` comes from ``objective.terms``."""
 
     side: ClassVar[Side]
-    scope: ClassVar[Literal["pair", "step"]] = "pair"
+    scope: ClassVar[Literal["pair", "sample", "step"]] = "pair"
     """``pair``: computed for each (output, discriminator) pair of the objective, with its tensors and
-    its log prefix; ``step``: computed once per step (terms that read only the condition, like KL)."""
+    its log prefix (terms that read the discriminator); ``sample``: once per generator output and real
+    sample, however many discriminators judge that output (reconstruction terms: a video's clip and
+    frame discriminators must not count its L1 twice); ``step``: once per step (terms that read only
+    the condition, like KL)."""
 
     def __init__(self, weight: float = 1.0) -> None:
         self.weight = float(weight)
@@ -175,6 +178,7 @@ class L1Loss(TermLoss):
 
     name = "l1"
     side = "generator"
+    scope = "sample"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
         _require(t, self.name, "real", "fake")
@@ -184,6 +188,7 @@ class L1Loss(TermLoss):
 class L2Loss(TermLoss):
     name = "l2"
     side = "generator"
+    scope = "sample"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
         _require(t, self.name, "real", "fake")
@@ -199,6 +204,7 @@ class GradientDifferenceLoss(TermLoss):
 
     name = "gdl"
     side = "generator"
+    scope = "sample"
 
     def __init__(self, weight: float = 1.0, alpha: float = 1.0) -> None:
         super().__init__(weight)

@@ -219,8 +219,10 @@ class ConditionalObjective(Objective):
     module docstring.
 
     Batches are dicts with the real samples under each pair's ``real`` key (``x`` by default) and
-    ``cond`` (raw conditions). Term losses of scope ``pair`` (L1, penalties) run once per pair with
-    that pair's tensors and prefix; those of scope ``step`` (the KL term) once per step.
+    ``cond`` (raw conditions). Term losses of scope ``pair`` (penalties, feature matching) run once per
+    pair with that pair's tensors and prefix; those of scope ``sample`` (L1, L2, GDL) once per distinct
+    (output, real) of the pairs, with the prefix of the pair when only one pair judges that output and
+    none otherwise; those of scope ``step`` (the KL term) once per step.
     """
 
     def __init__(
@@ -242,6 +244,13 @@ class ConditionalObjective(Objective):
         if len(pairs) > 1 and ("" in prefixes or len(set(prefixes)) != len(prefixes)):
             raise ConfigError(f"several adversarial pairs need distinct non-empty names, got {prefixes}")
         self.pairs = tuple(pairs)
+        # the pair whose tensors each sample-scope term reads: the first of those sharing (output, real)
+        judged: dict[tuple[str, str], list[AdversarialPair]] = {}
+        for pair in self.pairs:
+            judged.setdefault((pair.output, pair.real), []).append(pair)
+        self.sample_prefix = {
+            group[0]: (group[0].prefix if len(group) == 1 else "") for group in judged.values()
+        }  # pairs absent here share an output with an earlier pair
         self.games = {pair: MatchingAwareTerms(adversarial, config, pair.prefix) for pair in self.pairs}
         for pair in self.pairs:
             if pair.discriminator not in models.discriminators:
@@ -297,6 +306,8 @@ class ConditionalObjective(Objective):
             terms.update(result.terms)
             inputs = LossInputs(real, fake, cond, d, aux, result.real_scores, result.fake_scores)
             self._add_term_losses(terms, self.d_losses, "pair", pair.prefix, inputs)
+            if pair in self.sample_prefix:
+                self._add_term_losses(terms, self.d_losses, "sample", self.sample_prefix[pair], inputs)
             step_inputs = step_inputs or inputs  # step-scope terms read the first pair's tensors
         self._add_term_losses(terms, self.d_losses, "step", "", step_inputs)
         return terms
@@ -315,6 +326,8 @@ class ConditionalObjective(Objective):
             terms.update(result.terms)
             inputs = LossInputs(batch[pair.real], fake, cond, d, generated.aux, None, result.fake_scores)
             self._add_term_losses(terms, self.g_losses, "pair", pair.prefix, inputs)
+            if pair in self.sample_prefix:
+                self._add_term_losses(terms, self.g_losses, "sample", self.sample_prefix[pair], inputs)
             step_inputs = step_inputs or inputs  # step-scope terms read the first pair's tensors
         self._add_term_losses(terms, self.g_losses, "step", "", step_inputs)
         if not terms:
