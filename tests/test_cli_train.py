@@ -9,6 +9,7 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
+from cgp.core.errors import ConfigError
 from conftest import TINY, cgp_subprocess, run_cli, sets
 
 
@@ -84,6 +85,17 @@ def test_generate_writes_one_grid_per_class(trained_run: Path, tmp_path: Path) -
     assert bad.returncode == 2 and "unknown class 'hexagon'" in bad.stderr
     empty = cgp_subprocess("generate", str(trained_run), "--output", str(out))
     assert empty.returncode == 2 and "INPUTS" in empty.stderr
+
+
+def test_task_options_split_from_inputs_and_switches_stand_alone() -> None:
+    from cgp.core.cli import _split_task_options
+
+    items = ("clip.mp4", "--frames", "4", "--compare", "other.mp4", "--fps=8", "--dry-run=false")
+    positional, options = _split_task_options(items, {"compare", "dry_run"})
+    assert positional == ["clip.mp4", "other.mp4"]
+    assert options == {"frames": "4", "compare": "true", "fps": "8", "dry_run": "false"}
+    with pytest.raises(ConfigError, match="--frames needs a value"):
+        _split_task_options(("clip.mp4", "--frames"), {"compare"})
 
 
 def _one_error_line(proc) -> str:

@@ -262,10 +262,13 @@ def generate_cmd(run_dir: Path, inputs: tuple[str, ...], output: Path, device: s
 
     from cgp.core.seeding import isolated_rng
 
-    positional, options = _split_task_options(inputs)
+    run, task, loaded, _ = _open_run(run_dir, device)
+    switches = {
+        name for name, field in task.generate_options.model_fields.items() if field.annotation in (bool, "bool")
+    }
+    positional, options = _split_task_options(inputs, switches)
     if not positional and not options:
         raise ConfigError("cgp generate needs at least one INPUT (or a task option that names inputs, e.g. --prompts)")
-    run, task, loaded, _ = _open_run(run_dir, device)
     parsed = task.parse_generate_options(options)
     with isolated_rng(seed), torch.no_grad():
         paths = task.generate(loaded.models, positional, output, parsed)
@@ -273,7 +276,8 @@ def generate_cmd(run_dir: Path, inputs: tuple[str, ...], output: Path, device: s
         click.echo(str(path))
 
 
-def _split_task_options(items: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+def _split_task_options(items: tuple[str, ...], switches: set[str] = frozenset()) -> tuple[list[str], dict[str, str]]:
+    """Inputs and ``--name value`` task options; a boolean option (in ``switches``) given alone is on."""
     positional: list[str] = []
     options: dict[str, str] = {}
     i = 0
@@ -283,6 +287,8 @@ def _split_task_options(items: tuple[str, ...]) -> tuple[list[str], dict[str, st
             key = item[2:]
             if "=" in key:
                 key, value = key.split("=", 1)
+            elif key.replace("-", "_") in switches:
+                value = "true"
             elif i + 1 < len(items):
                 value = items[i + 1]
                 i += 1
