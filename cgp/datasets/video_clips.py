@@ -82,8 +82,13 @@ class VideoClipFolder(Dataset):
                 continue
             self.sources.append(source)
         if bad:
-            log.warning("left out %d of %d sources in '%s': %s", len(bad), len(bad) + len(self.sources), self.folder,
-                        "; ".join(bad[:3]) + (" ..." if len(bad) > 3 else ""))  # fmt: skip
+            log.warning(
+                "left out %d of %d sources in '%s': %s",
+                len(bad),
+                len(bad) + len(self.sources),
+                self.folder,
+                "; ".join(bad[:3]) + (" ..." if len(bad) > 3 else ""),
+            )
         if not self.sources:
             raise DataError(
                 f"'{self.folder}' holds no usable video ({', '.join(sorted(VIDEO_SUFFIXES))}) or frame folder "
@@ -99,8 +104,10 @@ class VideoClipFolder(Dataset):
                 "the decoded videos of '%s' need %.0f MB, more than data.cache_mb=%g: what does not fit is decoded "
                 "again for each clip (from the keyframe before it), which is slower; raise data.cache_mb to keep "
                 "all of it in memory (per data-loader worker)",
-                self.folder, need / 2**20, cache_mb,
-            )  # fmt: skip
+                self.folder,
+                need / 2**20,
+                cache_mb,
+            )
 
     def _probe(self, path: Path) -> _Source:
         if path.is_dir():

@@ -1,0 +1,187 @@
+"""The video_predict task end to end: user videos and frame folders, baselines, discriminator pairs,
+resume, generate, and the bad-file messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from cgp.datasets.bouncing_shapes import BouncingShapes
+from cgp.datasets.video import decode_video, probe_video, write_video
+from cgp.plugins.video_predict.evaluation import (
+    copy_last,
+    linear_extrapolation,
+    score_rollouts,
+    summarise,
+)
+from conftest import cgp_subprocess, run_cli, sets
+
+TINY = [
+    "data.size=16",
+    "data.context_frames=3",
+    "data.predict_frames=2",
+    "model.spatial_width=8",
+    "model.temporal_width=16",
+    "model.blocks=1",
+    "model.discriminator_width=8",
+    "model.clip_levels=2",
+    "model.frame_receptive_field=16",
+    "eval.rollout_frames=3",
+    "eval.num_samples=2",
+    "trainer.batch_size=4",
+    "trainer.log_every=1",
+    "trainer.progress=off",
+    "trainer.device=cpu",
+]
+
+
+def video_folder(root: Path) -> Path:
+    """ROOT/train: an mp4, a webm and a frame folder; ROOT/test: one mp4 (bouncing shapes, 16 frames each)."""
+    shapes = BouncingShapes("train", 16, 32)
+    (root / "train").mkdir(parents=True)
+    (root / "test").mkdir()
+    write_video(root / "train" / "a.mp4", shapes[0]["frames"])
+    write_video(root / "train" / "b.webm", shapes[1]["frames"])
+    frames = root / "train" / "c"
+    frames.mkdir()
+    for k, frame in enumerate(((shapes[2]["frames"] + 1) * 127.5).round().byte()):
+        Image.fromarray(frame.permute(1, 2, 0).numpy()).save(frames / f"{k:03d}.png")
+    write_video(root / "test" / "d.mp4", shapes[3]["frames"])
+    return root
+
+
+def test_user_videos_train_evaluate_and_generate(tmp_path: Path) -> None:
+    data = video_folder(tmp_path / "data")
+    run = tmp_path / "run"
+    result = run_cli(
+        "train",
+        "--plugin",
+        "video_predict",
+        "--run-dir",
+        str(run),
+        *sets(*TINY, f"data.root={data}", "trainer.steps=3", "trainer.checkpoint_every=0", "model.discriminators=both"),
+    )
+    assert result.exit_code == 0, result.output
+    log = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+    assert {"clip/d_real", "frame/d_real", "clip/g_adv", "frame/g_adv", "l1", "gdl"} <= set(log)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_00000003.mp4", "step_00000003.png"]
+
+    result = run_cli("evaluate", str(run), "--json")
+    assert result.exit_code == 0, result.output
+    values = json.loads(result.output.strip().splitlines()[-1])
+    values = values.get("metrics", values)
+    for key in ("psnr_t1", "psnr_t3", "psnr_t1_copy_last", "psnr_t1_linear", "ssim", "mse_copy_last", "sharpness"):
+        assert key in values, key
+
+    out = tmp_path / "more.mp4"
+    result = run_cli("generate", str(run), str(data / "test" / "d.mp4"), "--frames", "4", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    info = probe_video(out)
+    assert info.frames == 3 + 4  # the context, then the continuation
+    compare = tmp_path / "compare.gif"
+    result = run_cli(
+        "generate", str(run), str(data / "train" / "c"), "--frames", "4", "--compare", "--output", str(compare)
+    )
+    assert result.exit_code == 0, result.output
+    frames = decode_video(probe_video(compare), 48)
+    assert probe_video(compare).frames == 3 + 4 and frames.shape[0] == 7
+    result = cgp_subprocess(
+        "generate",
+        str(run),
+        str(data / "test" / "d.mp4"),
+        "--frames",
+        "20",
+        "--compare",
+        "--output",
+        str(tmp_path / "x.mp4"),
+    )
+    assert result.returncode != 0 and "d.mp4' has 16 frames" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_baselines_are_exact_where_they_should_be() -> None:
+    constant = torch.full((2, 4, 3, 16, 16), 0.25)
+    sums: dict[str, float] = {}
+    score_rollouts({"_copy_last": copy_last(constant, 3)}, constant[:, :3], sums)
+    still = summarise(sums, 2, 3, ["_copy_last"])
+    assert still["mse_copy_last"] == 0 and still["psnr_t3_copy_last"] >= 99 and still["ssim_copy_last"] == 1
+
+    ramp = torch.linspace(-0.9, 0.9, 7).view(1, 7, 1, 1, 1).expand(2, 7, 3, 16, 16)  # each pixel brightens evenly
+    context, future = ramp[:, :4], ramp[:, 4:]
+    assert torch.allclose(linear_extrapolation(context, 3), future, atol=1e-6)
+    sums = {}
+    score_rollouts({"_linear": linear_extrapolation(context, 3), "_copy_last": copy_last(context, 3)}, future, sums)
+    moving = summarise(sums, 2, 3, ["_linear", "_copy_last"])
+    assert moving["mse_linear"] < 1e-9 < moving["mse_copy_last"]
+    assert moving["psnr_t1_copy_last"] > moving["psnr_t3_copy_last"]  # copying falls further behind each step
+    assert torch.equal(
+        linear_extrapolation(torch.stack([-torch.ones(1, 1, 16, 16), torch.ones(1, 1, 16, 16)], 1), 2),
+        torch.ones(1, 2, 1, 16, 16),
+    )  # clamped to the valid range
+
+
+def test_built_in_clips_train_and_resume_bit_identically(tmp_path: Path) -> None:
+    from test_resume import _assert_bit_identical, _final_tensors
+
+    common = sets(
+        *TINY,
+        "data.train_size=16",
+        "data.test_size=4",
+        "model.discriminators=both",
+        "trainer.steps=4",
+        "trainer.checkpoint_every=2",
+        "eval.metrics=[]",
+    )
+    straight = cgp_subprocess("train", "--plugin", "video_predict", "--run-dir", str(tmp_path / "a"), *common)
+    assert straight.returncode == 0, straight.stderr
+    first = cgp_subprocess(
+        "train", "--plugin", "video_predict", "--run-dir", str(tmp_path / "b"), *common, "--set", "trainer.steps=2"
+    )
+    assert first.returncode == 0, first.stderr
+    resumed = cgp_subprocess("train", "--resume", "--run-dir", str(tmp_path / "b"), "--set", "trainer.steps=4")
+    assert resumed.returncode == 0, resumed.stderr
+    _assert_bit_identical(_final_tensors(tmp_path / "a"), _final_tensors(tmp_path / "b"))
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("audio", "no video stream"),
+        ("junk", "not a readable video"),
+        ("short", "fewer than one clip needs"),
+    ],
+)
+def test_bad_files_stop_training_at_the_start_with_their_name(tmp_path: Path, bad: str, message: str) -> None:
+    data = video_folder(tmp_path / "data")
+    if bad == "audio":
+        import av
+        import numpy as np
+
+        with av.open(str(data / "train" / "bad.mp4"), "w") as container:
+            stream = container.add_stream("aac", rate=16000)
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 2048), np.float32), format="fltp", layout="mono")
+            frame.sample_rate = 16000
+            for packet in [*stream.encode(frame), *stream.encode()]:
+                container.mux(packet)
+    elif bad == "junk":
+        (data / "train" / "bad.mp4").write_bytes(b"\x00\x01 not a video" * 50)
+    else:
+        write_video(data / "train" / "bad.mp4", BouncingShapes("test", 3, 16)[0]["frames"])
+    result = cgp_subprocess(
+        "train", "--plugin", "video_predict", "--run-dir", str(tmp_path / "r"), *sets(*TINY, f"data.root={data}")
+    )
+    assert result.returncode != 0 and "bad.mp4" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+    skipped = cgp_subprocess(
+        "train",
+        "--plugin",
+        "video_predict",
+        "--run-dir",
+        str(tmp_path / "s"),
+        *sets(*TINY, f"data.root={data}", "data.skip_bad_files=true", "trainer.steps=1", "eval.metrics=[]"),
+    )
+    assert skipped.returncode == 0, skipped.stderr
+    assert "left out 1 of 4 sources" in skipped.stderr
