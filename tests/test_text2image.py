@@ -73,6 +73,8 @@ def captioned_folder(root: Path, fmt: str) -> Path:
             (folder / "metadata.csv").write_text("\n".join(lines) + "\n")
     return root
 
+JOINT = ["model.text.training=joint", "objective.terms={kl: 0.015625}"]  # no pretrained matcher, so no DAMSM
+
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_user_folder_trains_evaluates_and_generates(tmp_path: Path, fmt: str) -> None:
@@ -112,11 +114,11 @@ def test_vocabulary_round_trips_through_the_run_directory(tmp_path: Path, caplog
     run = tmp_path / "run"
     result = run_cli(
         "train", "--plugin", "text2image", "--run-dir", str(run),
-        *sets(*TINY, "trainer.steps=2", "eval.metrics=[]", "model.text.training=joint"),
+        *sets(*TINY, "trainer.steps=2", "eval.metrics=[]", *JOINT),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     host = load_plugins()
-    config = resolve_config(Text2ImageConfig, "text2image", overrides=[*TINY, "model.text.training=joint"])
+    config = resolve_config(Text2ImageConfig, "text2image", overrides=[*TINY, *JOINT])
     trained = host.task("text2image")(config, host)
     trained.setup(run, train=False)
     rebuilt = WordTokenizer.build(trained.base_dataset("train").all_captions(), 16)

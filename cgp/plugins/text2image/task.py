@@ -245,7 +245,8 @@ class Text2ImageTask(Task):
         frozen_encoder = m.text.training == "pretrain" or m.stage_one_from is not None
         scorer = None
         if "damsm" in self.config.objective.terms and m.text.training == "pretrain":
-            scorer = CaptionScorer(m.text.sentence_dim, self.output_size)
+            # on a frozen stage I the scorer is stage I's, which learnt at stage I's size
+            scorer = CaptionScorer(m.text.sentence_dim, m.image_size if m.stage_one_from else self.output_size)
         if m.text.training == "pretrain" and m.stage_one_from is None and self._run_root is not None:
             path = self._run_root / MATCHER_FILE
             if path.is_file():
@@ -282,8 +283,17 @@ class Text2ImageTask(Task):
         assert source is not None
         tensors = load_checkpoint(find_last(source / "checkpoints"), groups=("models", "ema"))  # type: ignore[arg-type]
         weights = tensors.tensors.get("ema") or tensors.tensors["models"]  # both key the generator side alike
+        state = split_prefix(weights, "condition.")
+        has_scorer = any(k.startswith("scorer.") for k in state)
+        if condition.scorer is not None and not has_scorer:  # type: ignore[union-attr]
+            raise ConfigError(
+                f"objective.terms has 'damsm' but model.stage_one_from='{source}' was trained without it, so it "
+                "has no matcher to score images; drop 'damsm' (objective.terms={}) or train stage I with it"
+            )
+        if condition.scorer is None:  # type: ignore[union-attr]
+            state = {k: v for k, v in state.items() if not k.startswith("scorer.")}  # this run does not use it
         try:
-            condition.load_state_dict(split_prefix(weights, "condition."))
+            condition.load_state_dict(state)
             generator.stage1.load_state_dict(split_prefix(weights, "generators.main.stage1."))
         except RuntimeError as exc:
             raise CheckpointError(
