@@ -73,6 +73,7 @@ def captioned_folder(root: Path, fmt: str) -> Path:
             (folder / "metadata.csv").write_text("\n".join(lines) + "\n")
     return root
 
+
 JOINT = ["model.text.training=joint", "objective.terms={kl: 0.015625}"]  # no pretrained matcher, so no DAMSM
 
 
