@@ -48,6 +48,21 @@ def _assert_bit_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]
     assert not different, f"tensors differ after resume: {different[:5]}"
 
 
+def assert_resume_is_bit_identical(task: str, common: list[str], root: Path, steps: int, stop: int) -> Path:
+    """Train ``task`` straight to ``steps`` in ROOT/a, and to ``stop`` then resumed to ``steps`` in ROOT/b;
+    the final weights and optimizer states must be equal bit for bit. Returns the straight run."""
+    straight = cgp_subprocess("train", "--plugin", task, "--run-dir", str(root / "a"), *common)
+    assert straight.returncode == 0, straight.stderr
+    first = cgp_subprocess(
+        "train", "--plugin", task, "--run-dir", str(root / "b"), *common, "--set", f"trainer.steps={stop}"
+    )
+    assert first.returncode == 0, first.stderr
+    resumed = cgp_subprocess("train", "--resume", "--run-dir", str(root / "b"), "--set", f"trainer.steps={steps}")
+    assert resumed.returncode == 0, resumed.stderr
+    _assert_bit_identical(_final_tensors(root / "a"), _final_tensors(root / "b"))
+    return root / "a"
+
+
 @pytest.mark.parametrize(
     "extra",
     [

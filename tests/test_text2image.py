@@ -158,20 +158,12 @@ def test_missing_vocabulary_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_two_stage_run_resumes_bit_identically(tmp_path: Path) -> None:
-    from test_resume import _assert_bit_identical, _final_tensors
+    from test_resume import assert_resume_is_bit_identical
 
     common = sets(*TINY, "model.stage_two=true", "trainer.steps=6", "trainer.checkpoint_every=3", "eval.metrics=[]")
-    straight = cgp_subprocess("train", "--plugin", "text2image", "--run-dir", str(tmp_path / "a"), *common)
-    assert straight.returncode == 0, straight.stderr
-    log = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    straight = assert_resume_is_bit_identical("text2image", common, tmp_path, steps=6, stop=3)
+    log = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
     assert {"s1/d_real", "s1/d_mismatch", "s2/d_real", "s2/d_mismatch", "s2/g_adv", "kl"} <= set(log[0])
-    first = cgp_subprocess(
-        "train", "--plugin", "text2image", "--run-dir", str(tmp_path / "b"), *common, "--set", "trainer.steps=3"
-    )
-    assert first.returncode == 0, first.stderr
-    resumed = cgp_subprocess("train", "--resume", "--run-dir", str(tmp_path / "b"), "--set", "trainer.steps=6")
-    assert resumed.returncode == 0, resumed.stderr
-    _assert_bit_identical(_final_tensors(tmp_path / "a"), _final_tensors(tmp_path / "b"))
 
 
 def test_stage_two_on_a_frozen_stage_one(tmp_path: Path) -> None:
