@@ -18,7 +18,7 @@ from cgp.core.errors import ConfigError, PluginError
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import TermLoss
 from cgp.core.metrics import EvalContext
-from cgp.core.objective import ConditionalObjective, Objective
+from cgp.core.objective import AdversarialPair, ConditionalObjective, Objective
 from cgp.core.seeding import isolated_rng
 
 METRIC_SEED = 4321
@@ -81,12 +81,17 @@ class Task(ABC):
     def build_models(self) -> GanModels:
         """Fresh, randomly initialised models (the trainer seeds the RNG first)."""
 
+    def adversarial_pairs(self) -> list[AdversarialPair]:
+        """The (generator output, discriminator, real sample) games of the default objective: one by
+        default; StackGAN's stages or a video task's clip and frame discriminators list several."""
+        return [AdversarialPair()]
+
     def build_objective(self, models: GanModels) -> Objective:
         """The default conditional objective from ``config.objective``; override for other games."""
         cfg = self.config.objective
         adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
         terms = [self.build_term(name, weight, models) for name, weight in cfg.terms.items()]
-        return ConditionalObjective(models, cfg, adversarial, terms)
+        return ConditionalObjective(models, cfg, adversarial, terms, self.adversarial_pairs())
 
     def build_term(self, name: str, weight: float, models: GanModels) -> TermLoss:
         """One ``objective.terms`` entry from the loss registry; override to hand a term task state

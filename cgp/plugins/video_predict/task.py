@@ -26,7 +26,7 @@ from cgp.core.config import DataConfig, EvalConfig, ObjectiveConfig, OptimConfig
 from cgp.core.errors import ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import GradientDifferenceLoss, TermLoss
-from cgp.core.objective import AdversarialPair, ConditionalObjective, Objective
+from cgp.core.objective import AdversarialPair
 from cgp.core.task import Task
 from cgp.datasets.bouncing_shapes import BouncingShapes
 from cgp.datasets.video_clips import VideoClipFolder
@@ -176,12 +176,6 @@ class VideoPredictTask(Task):
         if factory is GradientDifferenceLoss:
             return GradientDifferenceLoss(weight, self.config.objective.gdl_alpha)
         return factory(weight)
-
-    def build_objective(self, models: GanModels) -> Objective:
-        cfg = self.config.objective
-        adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
-        terms = [self.build_term(name, weight, models) for name, weight in cfg.terms.items()]
-        return ConditionalObjective(models, cfg, adversarial, terms, self.adversarial_pairs())
 
     def build_dataset(self, split: str) -> Dataset:
         d = self.config.data
