@@ -262,6 +262,24 @@ def test_l1_term_only(host: PluginHost) -> None:
     assert terms["l1"].requires_grad  # trains the generator
 
 
+def test_an_output_no_discriminator_judges_gets_its_regression_terms_alone(host: PluginHost) -> None:
+    torch.manual_seed(0)
+    models = GanModels(TinyGenerator(), {}, ClassLabel(NUM_CLASSES))
+    adv = host.adversarial_losses.get("lsgan")()
+    config = ObjectiveConfig(mismatch_negative=False, terms={"l1": 2.0})
+    alone = (AdversarialPair(discriminator=None),)
+    obj = ConditionalObjective(models, config, adv, build_term_losses(config.terms, host.term_losses), alone)
+    batch = make_batch()
+    generated = obj.generate(batch)
+    assert obj.discriminator_terms(batch, generated) == {}
+    terms = obj.generator_terms(batch, generated)
+    assert set(terms) == {"l1"}
+    assert torch.allclose(terms["l1"], 2 * (generated.fake - batch["x"]).abs().mean())
+    needs_d = build_term_losses({"l1": 1.0, "feature_matching": 1.0}, host.term_losses)
+    with pytest.raises(ConfigError, match=r"\['feature_matching'\] need a discriminator but output 'main' has none"):
+        ConditionalObjective(models, config, adv, needs_d, alone)
+
+
 def test_gan_weight_scales_adversarial_term(host: PluginHost) -> None:
     batch = make_batch()
     obj = make_objective(host, gan_weight=2.5, terms={"l1": 1})

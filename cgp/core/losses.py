@@ -142,7 +142,7 @@ class LossInputs:
     real: torch.Tensor | None
     fake: torch.Tensor | None
     cond: Any
-    discriminator: Discriminator
+    discriminator: Discriminator | None  # None for an output no discriminator judges
     aux: dict[str, torch.Tensor] = field(default_factory=dict)
     real_scores: Scores | None = None
     fake_scores: Scores | None = None

@@ -108,11 +108,15 @@ def build_term_losses(terms: dict[str, float], registry: Any) -> list[TermLoss]:
 class AdversarialPair:
     """One game of the conditional objective: generator output ``output`` against the real sample
     ``batch[real]``, judged by ``models.discriminators[discriminator]``. Its terms are logged as
-    ``{name}/term``; the one pair of a single-discriminator task has no name and no prefix."""
+    ``{name}/term``; the one pair of a single-discriminator task has no name and no prefix.
+
+    ``discriminator=None`` is an output no discriminator judges (a regression-only model, the
+    no-GAN row of an ablation): it gets its ``sample`` and ``step`` scope terms (L1, L2, GDL, KL)
+    and nothing adversarial, and no discriminator runs for it."""
 
     name: str = ""
     output: str = "main"
-    discriminator: str = "main"
+    discriminator: str | None = "main"
     real: str = "x"
 
     @property
@@ -253,6 +257,14 @@ class ConditionalObjective(Objective):
         }  # pairs absent here share an output with an earlier pair
         self.games = {pair: MatchingAwareTerms(adversarial, config, pair.prefix) for pair in self.pairs}
         for pair in self.pairs:
+            if pair.discriminator is None:
+                needs_d = [t.name for t in terms if t.scope == "pair"]
+                if needs_d:
+                    raise ConfigError(
+                        f"objective.terms {needs_d} need a discriminator but output '{pair.output}' has none; "
+                        "remove them or add a discriminator"
+                    )
+                continue
             if pair.discriminator not in models.discriminators:
                 raise ConfigError(
                     f"adversarial pair '{pair.name or 'main'}' names discriminator '{pair.discriminator}' but the "
@@ -272,7 +284,9 @@ class ConditionalObjective(Objective):
                 "objective.heads=split needs a conditional discriminator (its match head reads the condition)"
             )
 
-    def discriminator_of(self, pair: AdversarialPair) -> Discriminator:
+    def discriminator_of(self, pair: AdversarialPair) -> Discriminator | None:
+        if pair.discriminator is None:
+            return None
         return self.models.discriminators[pair.discriminator]  # type: ignore[return-value]
 
     # -- the step --------------------------------------------------------------------------------
@@ -301,6 +315,8 @@ class ConditionalObjective(Objective):
         step_inputs: LossInputs | None = None
         for pair in self.pairs:
             d = self.discriminator_of(pair)
+            if d is None:
+                continue  # nothing of D's to train for an output no discriminator judges
             real, fake = batch[pair.real], generated.output(pair.output).detach()
             result = self.games[pair].discriminator(d, real, fake, cond, wrong)
             terms.update(result.terms)
@@ -322,7 +338,7 @@ class ConditionalObjective(Objective):
         for pair in self.pairs:
             d = self.discriminator_of(pair)
             fake = generated.output(pair.output)
-            result = self.games[pair].generator(d, fake, cond)
+            result = self.games[pair].generator(d, fake, cond) if d is not None else SideResult({})
             terms.update(result.terms)
             inputs = LossInputs(batch[pair.real], fake, cond, d, generated.aux, None, result.fake_scores)
             self._add_term_losses(terms, self.g_losses, "pair", pair.prefix, inputs)

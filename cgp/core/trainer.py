@@ -166,7 +166,8 @@ class Trainer:
         self.g_params = self.models.generator_parameters()
         self.d_params = self.models.discriminator_parameters()
         self.g_opt = make_optimizer(self.g_params, self.config.optim.generator)
-        self.d_opt = make_optimizer(self.d_params, self.config.optim.discriminator)
+        # no discriminator (a regression-only model): no discriminator step at all
+        self.d_opt = make_optimizer(self.d_params, self.config.optim.discriminator) if self.d_params else None
         self.ema = (
             WeightAverage(self.models.generator_side(), cfg.ema.decay, cfg.ema.start_step, cfg.ema.warmup)
             if cfg.ema.enabled
@@ -195,7 +196,7 @@ class Trainer:
     def _set_lr(self) -> None:
         factor = lr_factor(self.config.optim.schedule, self.step, self.config.trainer.steps)
         for opt, cfg in ((self.g_opt, self.config.optim.generator), (self.d_opt, self.config.optim.discriminator)):
-            for group in opt.param_groups:
+            for group in opt.param_groups if opt is not None else []:
                 group["lr"] = cfg.lr * factor
 
     def _check_finite(self, terms: Terms) -> None:
@@ -232,7 +233,7 @@ class Trainer:
     def state(self, rng_states: list[tuple[dict[str, torch.Tensor], dict[str, Any]]]) -> Checkpoint:
         """Everything a resume needs; ``rng_states`` holds every rank's RNG state, rank order."""
         g_tensors, g_meta = optimizer_state(self.g_opt)
-        d_tensors, d_meta = optimizer_state(self.d_opt)
+        d_tensors, d_meta = optimizer_state(self.d_opt) if self.d_opt is not None else ({}, {})
         rng_tensors = {f"rank{r}.{k}": v for r, (tensors, _) in enumerate(rng_states) for k, v in tensors.items()}
         rng_meta = {f"rank{r}": meta for r, (_, meta) in enumerate(rng_states)}
         tensors = {
@@ -273,9 +274,10 @@ class Trainer:
         t, meta = ckpt.tensors, ckpt.meta
         self.models.load_state_dict(t["models"])
         load_optimizer_state(self.g_opt, split_prefix(t["optimizers"], "generator."), meta["optimizers"]["generator"])
-        load_optimizer_state(
-            self.d_opt, split_prefix(t["optimizers"], "discriminator."), meta["optimizers"]["discriminator"]
-        )
+        if self.d_opt is not None:
+            load_optimizer_state(
+                self.d_opt, split_prefix(t["optimizers"], "discriminator."), meta["optimizers"]["discriminator"]
+            )
         self.objective.load_state_tensors(t.get("objective", {}))
         if self.ema is not None:
             if "ema" in t:
@@ -364,15 +366,18 @@ class Trainer:
                 while self.step < cfg.steps:
                     self._set_lr()
                     # --- update D on real, generated and mismatched pairs (n_critic times) ---
-                    for i in range(cfg.n_critic):
+                    critic_steps = cfg.n_critic if self.d_opt is not None else 1
+                    d_terms: Terms = {}
+                    for i in range(critic_steps):
                         batch = to_device(next(batches), self.device)
                         self.batches_consumed += 1
-                        last = i == cfg.n_critic - 1
+                        last = i == critic_steps - 1
                         with self._autocast(), torch.set_grad_enabled(last):
                             generated = self.objective.generate(batch)
-                        with self._autocast():
-                            d_terms = self.objective.discriminator_terms(batch, generated)
-                        self._update(d_terms, self.d_opt, self.d_params, "discriminator")
+                        if self.d_opt is not None:
+                            with self._autocast():
+                                d_terms = self.objective.discriminator_terms(batch, generated)
+                            self._update(d_terms, self.d_opt, self.d_params, "discriminator")
                     # --- update G: make D call its samples real, plus reconstruction terms ---
                     with frozen(self.models.discriminators), self._autocast():
                         g_terms = self.objective.generator_terms(batch, generated)
@@ -392,12 +397,13 @@ class Trainer:
                     if logged:
                         row = ddp.mean_across_ranks(shown, self.dist)
                         elapsed = time.perf_counter() - t_window
+                        if self.d_opt is not None:
+                            row["d_loss"] = sum(v for k, v in row.items() if k in d_terms)
                         row.update(
                             {
-                                "d_loss": sum(v for k, v in row.items() if k in d_terms),
                                 "g_loss": sum(v for k, v in row.items() if k in g_terms),
                                 "lr_g": self.g_opt.param_groups[0]["lr"],
-                                "lr_d": self.d_opt.param_groups[0]["lr"],
+                                **({"lr_d": self.d_opt.param_groups[0]["lr"]} if self.d_opt is not None else {}),
                                 "steps_per_sec": window_steps / elapsed if elapsed > 0 else 0.0,
                             }
                         )
