@@ -133,6 +133,22 @@ def test_built_in_clips_train_and_resume_bit_identically(tmp_path: Path) -> None
     assert_resume_is_bit_identical("video_predict", common, tmp_path, steps=4, stop=2)
 
 
+def test_regression_only_model_trains_no_discriminator_and_resumes_bit_identically(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from test_resume import assert_resume_is_bit_identical
+
+    common = sets(
+        *TINY, "data.train_size=16", "data.test_size=4", "model.discriminators=none", "objective.terms={l2: 1.0}",
+        "trainer.steps=4", "trainer.checkpoint_every=2", "eval.metrics=[]",
+    )  # fmt: skip
+    run = assert_resume_is_bit_identical("video_predict", common, tmp_path, steps=4, stop=2)
+    weights = load_file(str(run / "checkpoints" / "step_00000004" / "models.safetensors"))
+    assert weights and not [k for k in weights if k.startswith("discriminators.")]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert set(rows[-1]) == {"step", "time", "l2", "g_loss", "lr_g", "steps_per_sec"}
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [

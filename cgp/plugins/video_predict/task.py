@@ -54,8 +54,10 @@ class VideoModelConfig(StrictModel):
     levels: int = Field(2, ge=1, le=4, description="encoder halvings of the frame side")
     blocks: int = Field(4, ge=0, description="residual blocks in the translator")
     predict_change: bool = Field(True, description="predict the change from the last frame instead of the frame")
-    discriminators: Literal["clip", "frame", "both"] = Field(
-        "clip", description="clip: 3-D convs over context + prediction; frame: a PatchGAN per frame; both"
+    discriminators: Literal["clip", "frame", "both", "none"] = Field(
+        "clip",
+        description="clip: 3-D convs over context + prediction; frame: a PatchGAN per frame; both; "
+        "none: regression only (no adversarial term)",
     )
     discriminator_width: int = Field(32, ge=4, description="channels of each discriminator's first layer")
     clip_levels: int = Field(3, ge=1, le=5, description="clip discriminator's spatial halvings")
@@ -167,7 +169,10 @@ class VideoPredictTask(Task):
         return GanModels(generator, discriminators)
 
     def adversarial_pairs(self) -> list[AdversarialPair]:
-        names = {"clip": ["clip"], "frame": ["frame"], "both": ["clip", "frame"]}[self.config.model.discriminators]
+        which = self.config.model.discriminators
+        if which == "none":
+            return [AdversarialPair(discriminator=None)]  # L1/L2/GDL alone, no discriminator to train
+        names = {"clip": ["clip"], "frame": ["frame"], "both": ["clip", "frame"]}[which]
         return [AdversarialPair(name, "main", name, "x") for name in names]
 
     def build_term(self, name: str, weight: float, models: GanModels) -> TermLoss:
