@@ -57,7 +57,7 @@ def test_bouncing_objects_stay_inside_and_keep_their_speed() -> None:
             assert np.allclose(free, free[0])
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".webm", ".gif"])
+@pytest.mark.parametrize("suffix", [".mp4", ".webm", ".gif", ".mkv"])
 def test_written_videos_decode_whole_and_by_seek_window(tmp_path: Path, suffix: str) -> None:
     frames = BouncingShapes("test", 30, 32)[0]["frames"]
     path = write_video(tmp_path / f"clip{suffix}", frames, fps=10)
@@ -66,10 +66,18 @@ def test_written_videos_decode_whole_and_by_seek_window(tmp_path: Path, suffix: 
     whole = decode_video(info, 32)
     assert whole.shape == (30, 3, 32, 32) and whole.dtype == torch.uint8
     error = (whole.float() - _u8(frames).float()).abs().mean()
-    assert error < (25 if suffix == ".gif" else 8)  # lossy codecs; GIF has a 256-colour palette
+    assert error < {".gif": 25, ".mkv": 1e-9}.get(suffix, 8)  # lossy codecs; GIF has 256 colours; FFV1 is lossless
     assert torch.equal(decode_video(info, 32, start=17, count=6), whole[17:23])
     gray = decode_video(info, 16, channels=1, start=2, count=3)
     assert gray.shape == (3, 1, 16, 16)
+
+
+def test_grayscale_mkv_is_lossless_and_stays_one_channel(tmp_path: Path) -> None:
+    gray = _u8(BouncingShapes("test", 9, 32)[1]["frames"])[:, :1].contiguous()
+    path = write_video(tmp_path / "gray.mkv", gray)
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "gray"
+    assert torch.equal(decode_video(probe_video(path), 32, channels=1), gray)
 
 
 def test_variable_frame_rate_is_taken_at_the_average_rate_by_timestamp(tmp_path: Path) -> None:
@@ -127,6 +135,14 @@ def test_frame_folders_read_in_name_order_and_refuse_mixed_sizes(tmp_path: Path)
     (tmp_path / "none").mkdir()
     with pytest.raises(DataError, match="no image files"):
         read_frame_folder(tmp_path / "none", 32)
+
+
+def test_netpbm_camera_frames_are_a_frame_folder(tmp_path: Path) -> None:
+    gray = _u8(BouncingShapes("train", 4, 32)[0]["frames"])[:, 0]  # camera sequences are often 8-bit PGM
+    (tmp_path / "cam").mkdir()
+    for i, frame in enumerate(gray):
+        Image.fromarray(frame.numpy(), mode="L").save(tmp_path / "cam" / f"image.{i:04d}.pgm")
+    assert torch.equal(read_frame_folder(tmp_path / "cam", 32, channels=1)[:, 0], gray)
 
 
 def _clip_root(tmp_path: Path) -> Path:

@@ -183,19 +183,22 @@ def read_frame_folder(folder: Path, size: int, channels: int = 3) -> torch.Tenso
 
 
 def write_video(path: Path, frames: torch.Tensor, fps: int = 10) -> Path:
-    """uint8 or [-1, 1] float (T, C, H, W) -> an H.264 ``.mp4`` (yuv420p, so browsers play it), a VP9 ``.webm``
-    or a looping ``.gif``, chosen by suffix."""
+    """uint8 or [-1, 1] float (T, C, H, W) -> an H.264 ``.mp4`` (yuv420p, so browsers play it), a VP9 ``.webm``,
+    a looping ``.gif`` or a lossless FFV1 ``.mkv`` (grayscale stays one channel there), chosen by suffix."""
     if frames.is_floating_point():
         frames = ((frames.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    if frames.shape[1] == 1:
+    suffix = path.suffix.lower()
+    codec, pix = {
+        ".mp4": ("libx264", "yuv420p"),
+        ".webm": ("libvpx-vp9", "yuv420p"),
+        ".gif": ("gif", "rgb8"),
+        ".mkv": ("ffv1", "gray" if frames.shape[1] == 1 else "bgr0"),
+    }.get(suffix, (None, None))
+    if codec is None:
+        raise DataError(f"'{path}': write a video as .mp4, .webm, .gif or .mkv (lossless)")
+    if frames.shape[1] == 1 and pix != "gray":
         frames = frames.expand(-1, 3, -1, -1)
     array = frames.permute(0, 2, 3, 1).contiguous().numpy()
-    suffix = path.suffix.lower()
-    codec, pix = {".mp4": ("libx264", "yuv420p"), ".webm": ("libvpx-vp9", "yuv420p"), ".gif": ("gif", "rgb8")}.get(
-        suffix, (None, None)
-    )
-    if codec is None:
-        raise DataError(f"'{path}': write a video as .mp4, .webm or .gif")
     height, width = array.shape[1:3]
     if pix == "yuv420p" and (height % 2 or width % 2):  # 4:2:0 needs even sides: pad by one pixel
         array = np.pad(array, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
@@ -206,8 +209,10 @@ def write_video(path: Path, frames: torch.Tensor, fps: int = 10) -> Path:
         stream.pix_fmt = pix
         if codec == "libx264":
             stream.options = {"crf": "18"}
+        source_format = "gray" if pix == "gray" else "rgb24"
         for image in array:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+            frame = av.VideoFrame.from_ndarray(image[..., 0] if pix == "gray" else image, format=source_format)
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

@@ -6,8 +6,8 @@ video is those K frames followed by the T predicted ones. With ``--compare`` the
 the truth and the K before them the context, and every written frame shows three panels: the context (its
 last frame held, which is the copy-last baseline), the prediction, and the truth.
 
-One input and an ``.mp4``, ``.webm`` or ``.gif`` output writes that file; otherwise the output is a folder
-and each result is named after its input (``NAME.mp4``).
+One input and an ``.mp4``, ``.webm``, ``.gif`` or ``.mkv`` (lossless) output writes that file; otherwise the
+output is a folder and each result is named after its input (``NAME.mp4``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cgp.core.interfaces import GanModels
 from cgp.datasets.paths import expand_files
 from cgp.datasets.video import VIDEO_SUFFIXES, decode_video, probe_video, read_frame_folder, write_video
 
-WRITABLE = (".mp4", ".webm", ".gif")
+WRITABLE = (".mp4", ".webm", ".gif", ".mkv")
 
 
 def _videos_in(folder: Path) -> list[Path]:
