@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import statistics
@@ -43,6 +44,26 @@ def train_and_evaluate(task: str, run_dir: Path, overrides: list[str], reuse: bo
     result = {"steps": step, "seconds": round(time.time() - t0, 1), **json.loads(evaluated.stdout)}
     stored.write_text(json.dumps({"task": task, "overrides": overrides, "result": result}, indent=1))
     return result
+
+
+def study_parser(doc: str | None, steps: int, out: str) -> argparse.ArgumentParser:
+    """The options every fixed-step study shares: steps, jobs, overrides, seeds, output folder, a subset
+    of its variants and the reuse of finished runs."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=steps, help="training steps per run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (a GPU, say; 1 on a CPU)")
+    parser.add_argument("--set", dest="extra", action="append", default=[], help="override for every run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--out", type=Path, default=Path(out))
+    parser.add_argument("--only", nargs="*", help="substrings of variant names to run")
+    parser.add_argument("--reuse", action="store_true", help="keep finished runs with the same overrides")
+    return parser
+
+
+def run_study(task: str, variants: dict[str, list[str]], opts: argparse.Namespace) -> dict[str, dict]:
+    """Every variant of a :func:`study_parser` study for ``opts.steps`` steps (no time budget)."""
+    common = [f"trainer.steps={opts.steps}", "trainer.max_minutes=null", *opts.extra]
+    return run_variants(task, variants, common, opts.seeds, opts.out, opts.only, opts.jobs, opts.reuse)
 
 
 def mean_std(values: list[float], digits: int) -> str:

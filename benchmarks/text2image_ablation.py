@@ -22,10 +22,7 @@ diversity, sharpness.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from runs import run_variants, table
+from runs import run_study, study_parser, table
 
 KL = "kl: 0.015625"
 GAN_ONLY = f"objective.terms={{{KL}}}"  # the default's terms without DAMSM
@@ -57,17 +54,8 @@ COLUMNS = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=1500, help="training steps per run")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once (a GPU, say; 1 on a CPU)")
-    parser.add_argument("--set", dest="extra", action="append", default=[], help="override for every run")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/t2i_ablation"))
-    parser.add_argument("--only", nargs="*", help="substrings of variant names to run")
-    parser.add_argument("--reuse", action="store_true", help="keep finished runs with the same overrides")
-    opts = parser.parse_args()
-    common = [f"trainer.steps={opts.steps}", "trainer.max_minutes=null", *opts.extra]
-    results = run_variants("text2image", VARIANTS, common, opts.seeds, opts.out, opts.only, opts.jobs, opts.reuse)
+    opts = study_parser(__doc__, 1500, "benchmarks/out/t2i_ablation").parse_args()
+    results = run_study("text2image", VARIANTS, opts)
     print(table(results, [c for c in COLUMNS if all(c[1] in r for r in results.values())]))
 
 

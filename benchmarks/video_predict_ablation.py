@@ -13,10 +13,7 @@ extrapolation are the same for every row and printed once.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from runs import run_variants, table
+from runs import run_study, study_parser, table
 
 NO_GAN = "model.discriminators=none"
 VARIANTS: dict[str, list[str]] = {
@@ -43,17 +40,8 @@ BASELINES = ["copy_last", "linear"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=2000, help="training steps per run")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once (a GPU, say; 1 on a CPU)")
-    parser.add_argument("--set", dest="extra", action="append", default=[], help="override for every run")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/vp_ablation"))
-    parser.add_argument("--only", nargs="*", help="substrings of variant names to run")
-    parser.add_argument("--reuse", action="store_true", help="keep finished runs with the same overrides")
-    opts = parser.parse_args()
-    common = [f"trainer.steps={opts.steps}", "trainer.max_minutes=null", *opts.extra]
-    results = run_variants("video_predict", VARIANTS, common, opts.seeds, opts.out, opts.only, opts.jobs, opts.reuse)
+    opts = study_parser(__doc__, 2000, "benchmarks/out/vp_ablation").parse_args()
+    results = run_study("video_predict", VARIANTS, opts)
     text = table(results, COLUMNS)
     first = next(iter(results.values()))
     for baseline in BASELINES:
