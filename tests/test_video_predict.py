@@ -18,6 +18,7 @@ from cgp.plugins.video_predict.evaluation import (
     score_rollouts,
     summarise,
 )
+from cgp.plugins.video_predict.models import FramePredictor
 from conftest import cgp_subprocess, run_cli, sets
 
 TINY = [
@@ -121,6 +122,22 @@ def test_baselines_are_exact_where_they_should_be() -> None:
         linear_extrapolation(torch.stack([-torch.ones(1, 1, 16, 16), torch.ones(1, 1, 16, 16)], 1), 2),
         torch.ones(1, 2, 1, 16, 16),
     )  # clamped to the valid range
+
+
+@pytest.mark.parametrize("predict_change", [True, False])
+def test_rollout_feeds_each_prediction_back_as_the_step_by_step_loop_does(predict_change: bool) -> None:
+    torch.manual_seed(0)
+    model = FramePredictor(3, 4, 2, 8, 16, 2, 1, predict_change).eval()
+    context = torch.rand(2, 6, 3, 16, 16) * 2 - 1  # longer than K: the last K frames are the window
+    with torch.no_grad():
+        rolled = model(context, frames=5)
+        window, expected = context[:, -4:], []
+        for _ in range(5):
+            expected.append(model.step(window))
+            window = torch.cat([window[:, 1:], expected[-1][:, None]], dim=1)
+    assert rolled.shape == (2, 5, 3, 16, 16)
+    assert torch.allclose(rolled, torch.stack(expected, 1), atol=1e-6)
+    assert not torch.allclose(rolled[:, 0], rolled[:, 1])  # each step moves on from the last
 
 
 def test_built_in_clips_train_and_resume_bit_identically(tmp_path: Path) -> None:

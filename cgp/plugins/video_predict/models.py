@@ -78,28 +78,43 @@ class FramePredictor(Generator):
         )
         self.head = nn.Sequential(_conv(2 * spatial_width, spatial_width), nn.Conv2d(spatial_width, channels, 1))
 
-    def step(self, window: torch.Tensor) -> torch.Tensor:
-        """(B, K, C, H, W) -> the next frame (B, C, H, W)."""
-        b, k, c, h, w = window.shape
+    def encode(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, N, C, H, W) -> each frame's full-resolution features (B, N, F, H, W) and deep features
+        (B, N, F, H/s, W/s); frames are encoded one by one, so a rollout encodes each frame once."""
+        b, n, c, h, w = frames.shape
         if h % self.stride or w % self.stride:
             raise ValueError(f"frames of {h}x{w} are not a multiple of {self.stride}, which the encoder needs")
-        first = self.stem(window.reshape(b * k, c, h, w))
+        first = self.stem(frames.reshape(b * n, c, h, w))
         deep = self.down(first)
-        stacked = deep.reshape(b, k * deep.shape[1], *deep.shape[2:])
-        decoded = self.up(self.translator(stacked))
-        skip = first.reshape(b, k, *first.shape[1:])[:, -1]  # the last frame's full-resolution features
-        out = self.head(torch.cat([decoded, skip], dim=1))
+        return first.reshape(b, n, *first.shape[1:]), deep.reshape(b, n, *deep.shape[1:])
+
+    def decode(self, last: torch.Tensor, last_features: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
+        """The next frame (B, C, H, W) from the K frames' deep features (B, K, F, h, w), the last frame and
+        its full-resolution features (the skip)."""
+        decoded = self.up(self.translator(deep.flatten(1, 2)))  # frames joined along channels
+        out = self.head(torch.cat([decoded, last_features], dim=1))
         if self.predict_change:
-            return (window[:, -1] + out).clamp(-1, 1)
+            return (last + out).clamp(-1, 1)
         return torch.tanh(out)
+
+    def step(self, window: torch.Tensor) -> torch.Tensor:
+        """(B, K, C, H, W) -> the next frame (B, C, H, W)."""
+        first, deep = self.encode(window)
+        return self.decode(window[:, -1], first[:, -1], deep)
 
     def forward(self, cond: torch.Tensor, z: torch.Tensor | None = None, frames: int | None = None) -> torch.Tensor:
         window = cond[:, -self.context_frames :]
+        first, deep = self.encode(window)
+        last, last_features = window[:, -1], first[:, -1]
+        count = frames or self.rollout
         predicted = []
-        for _ in range(frames or self.rollout):
-            nxt = self.step(window)
+        for index in range(count):
+            nxt = self.decode(last, last_features, deep)
             predicted.append(nxt)
-            window = torch.cat([window[:, 1:], nxt[:, None]], dim=1)
+            if index + 1 < count:  # slide the window: encode the new frame only
+                new_first, new_deep = self.encode(nxt[:, None])
+                deep = torch.cat([deep[:, 1:], new_deep], dim=1)
+                last, last_features = nxt, new_first[:, 0]
         return torch.stack(predicted, dim=1)
 
 
