@@ -151,6 +151,37 @@ def test_generator_step_leaves_discriminator_gradients_untouched(tmp_path: Path)
     assert all(p.requires_grad for p in trainer.models.discriminators.parameters())
 
 
+def test_generators_hear_the_progress_and_target_readers_get_the_real_sample_in_training(tmp_path: Path) -> None:
+    """The two seams of autoregressive generators: ``set_progress`` before every step (resumed runs
+    included, since it reads the restored step) and ``target=`` the real sample, in training only."""
+    from cgp.plugins.cgan.task import CganTask
+
+    seen: dict[str, list[Any]] = {"progress": [], "targets": []}
+
+    class TargetReadingTask(CganTask):
+        def build_models(self) -> Any:
+            models = super().build_models()
+            generator = models.generator
+            inner_forward = generator.forward
+
+            def forward(cond: Any, z: Any = None, target: Any = None) -> Any:
+                seen["targets"].append(None if target is None else tuple(target.shape))
+                return inner_forward(cond, z)
+
+            generator.reads_target = True
+            generator.forward = forward  # type: ignore[method-assign]
+            generator.set_progress = lambda step, steps: seen["progress"].append((step, steps))  # type: ignore[method-assign]
+            return models
+
+    trainer, _ = _trainer(tmp_path, "trainer.steps=3", "trainer.sample_every=0")
+    fitted = Trainer(TargetReadingTask(trainer.config, trainer.host), trainer.run, trainer.host)
+    assert fitted.fit() == "completed"
+    assert seen["progress"] == [(0, 3), (1, 3), (2, 3)]
+    batch = trainer.config.trainer.batch_size
+    assert seen["targets"][:3] == [(batch, 3, 16, 16)] * 3  # the training steps (TINY images are 16 px)
+    assert seen["targets"][3:] and set(seen["targets"][3:]) == {None}  # samples at the end: eval mode
+
+
 def test_task_setup_sees_the_run_directory_before_the_models_are_built(tmp_path: Path) -> None:
     """Task.setup is how a task keeps data-derived state (a vocabulary) in the run directory."""
     from cgp.plugins.cgan.task import CganTask

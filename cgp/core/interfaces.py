@@ -70,6 +70,15 @@ class Generator(nn.Module):
     """
 
     noise_dim: int = 0
+    reads_target: bool = False
+    """True for an autoregressive generator that may, in training, take the real sample as its own
+    input (teacher forcing, scheduled sampling): the default objective then calls
+    ``forward(cond, z, target=batch["x"])`` while the generator is in training mode."""
+
+    def set_progress(self, step: int, steps: int) -> None:
+        """Called by the trainer on every generator before each step, with the steps finished and the
+        run's total, so that a schedule living in the model (scheduled sampling's chance of feeding the
+        truth) follows the run, resumed runs included. Default: nothing."""
 
     def sample_noise(self, batch_size: int, device: torch.device | str) -> torch.Tensor | None:
         if self.noise_dim <= 0:

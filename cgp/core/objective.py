@@ -295,7 +295,10 @@ class ConditionalObjective(Objective):
         condition, generator = self.models.condition, self.models.generator
         cond = condition(batch["cond"])
         z = generator.sample_noise(batch["x"].shape[0], batch["x"].device)
-        fake = generator(cond, z)
+        if generator.reads_target and generator.training:
+            fake = generator(cond, z, target=batch["x"])  # teacher forcing / scheduled sampling
+        else:
+            fake = generator(cond, z)
         return Generated(fake, cond, condition.for_discriminator(cond), condition.aux(cond))
 
     def mismatched_condition(self, batch: dict[str, Any]) -> Any | None:

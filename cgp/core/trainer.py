@@ -365,6 +365,8 @@ class Trainer:
             with _StopSignal() as stop:
                 while self.step < cfg.steps:
                     self._set_lr()
+                    for generator in self.models.generators.values():
+                        generator.set_progress(self.step, cfg.steps)
                     # --- update D on real, generated and mismatched pairs (n_critic times) ---
                     critic_steps = cfg.n_critic if self.d_opt is not None else 1
                     d_terms: Terms = {}
