@@ -140,11 +140,34 @@ def test_rollout_feeds_each_prediction_back_as_the_step_by_step_loop_does(predic
     assert not torch.allclose(rolled[:, 0], rolled[:, 1])  # each step moves on from the last
 
 
+def test_scheduled_sampling_feeds_true_frames_with_a_chance_that_falls_over_training() -> None:
+    torch.manual_seed(0)
+    model = FramePredictor(3, 4, 3, 8, 16, 2, 1, True, teacher_steps=50)
+    context, future = torch.rand(2, 4, 3, 16, 16) * 2 - 1, torch.rand(2, 3, 3, 16, 16) * 2 - 1
+    model.set_progress(0, 100)
+    assert model.teacher_chance == 1.0
+    with torch.no_grad():
+        taught = model(context, target=future)  # training mode, chance 1: teacher forcing
+        clip = torch.cat([context, future], dim=1)
+        expected = torch.stack([model.step(clip[:, s : s + 4]) for s in range(3)], dim=1)
+        assert torch.allclose(taught, expected, atol=1e-6)
+        model.eval()
+        assert torch.equal(model(context, target=future), model(context))  # evaluation never peeks
+    model.set_progress(25, 100)
+    assert model.teacher_chance == 0.5
+    model.set_progress(60, 100)
+    assert model.teacher_chance == 0.0
+    full = FramePredictor(3, 4, 3, 8, 16, 2, 1, True)
+    full.set_progress(0, 100)
+    assert full.teacher_chance == 0.0  # full rollout: no teacher frames at any step
+
+
 def test_built_in_clips_train_and_resume_bit_identically(tmp_path: Path) -> None:
     from test_resume import assert_resume_is_bit_identical
 
     common = sets(
         *TINY, "data.train_size=16", "data.test_size=4", "model.discriminators=both",
+        "model.rollout_training=scheduled", "model.teacher_steps=6",
         "trainer.steps=4", "trainer.checkpoint_every=2", "eval.metrics=[]",
     )  # fmt: skip
     assert_resume_is_bit_identical("video_predict", common, tmp_path, steps=4, stop=2)

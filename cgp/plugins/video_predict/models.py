@@ -48,9 +48,17 @@ class _Residual(nn.Module):
 
 
 class FramePredictor(Generator):
-    """K context frames -> the next frame; ``forward(context, frames=T)`` -> (B, T, C, H, W)."""
+    """K context frames -> the next frame; ``forward(context, frames=T)`` -> (B, T, C, H, W).
+
+    In training, each prediction is fed back as the next step's input (full rollout), or, with
+    ``teacher_steps`` set, scheduled sampling (Bengio et al. 2015): each clip of the batch gets the true
+    frame instead of its prediction with a chance that falls linearly from 1 at the first step to 0 at
+    step ``teacher_steps`` (:meth:`set_progress`; a schedule in steps, so a run extended on resume keeps
+    the schedule it started with).
+    """
 
     noise_dim = 0
+    reads_target = True
 
     def __init__(
         self,
@@ -62,10 +70,13 @@ class FramePredictor(Generator):
         levels: int = 2,
         blocks: int = 4,
         predict_change: bool = True,
+        teacher_steps: int | None = None,
     ) -> None:
         super().__init__()
         self.channels, self.context_frames, self.rollout = channels, context_frames, rollout
         self.predict_change = predict_change
+        self.teacher_steps = teacher_steps
+        self.teacher_chance = 0.0
         self.stride = 2**levels
         self.stem = _conv(channels, spatial_width)
         self.down = nn.Sequential(*[_conv(spatial_width, spatial_width, 2) for _ in range(levels)])
@@ -97,13 +108,26 @@ class FramePredictor(Generator):
             return (last + out).clamp(-1, 1)
         return torch.tanh(out)
 
+    def set_progress(self, step: int, steps: int) -> None:
+        if self.teacher_steps:
+            self.teacher_chance = max(0.0, 1.0 - step / self.teacher_steps)
+
     def step(self, window: torch.Tensor) -> torch.Tensor:
         """(B, K, C, H, W) -> the next frame (B, C, H, W)."""
         first, deep = self.encode(window)
         return self.decode(window[:, -1], first[:, -1], deep)
 
-    def forward(self, cond: torch.Tensor, z: torch.Tensor | None = None, frames: int | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        cond: torch.Tensor,
+        z: torch.Tensor | None = None,
+        frames: int | None = None,
+        target: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Roll out ``frames`` frames (``rollout`` by default) after the last K of ``cond``; ``target``, the
+        true future, is read only in training with scheduled sampling."""
         window = cond[:, -self.context_frames :]
+        teach = target is not None and self.training and self.teacher_chance > 0
         first, deep = self.encode(window)
         last, last_features = window[:, -1], first[:, -1]
         count = frames or self.rollout
@@ -112,6 +136,9 @@ class FramePredictor(Generator):
             nxt = self.decode(last, last_features, deep)
             predicted.append(nxt)
             if index + 1 < count:  # slide the window: encode the new frame only
+                if teach:  # scheduled sampling: some clips go on from the true frame
+                    truth = torch.rand(nxt.shape[0], device=nxt.device) < self.teacher_chance
+                    nxt = torch.where(truth.view(-1, 1, 1, 1), target[:, index].to(nxt.dtype), nxt)
                 new_first, new_deep = self.encode(nxt[:, None])
                 deep = torch.cat([deep[:, 1:], new_deep], dim=1)
                 last, last_features = nxt, new_first[:, 0]

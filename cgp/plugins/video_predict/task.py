@@ -54,6 +54,12 @@ class VideoModelConfig(StrictModel):
     levels: int = Field(2, ge=1, le=4, description="encoder halvings of the frame side")
     blocks: int = Field(4, ge=0, description="residual blocks in the translator")
     predict_change: bool = Field(True, description="predict the change from the last frame instead of the frame")
+    rollout_training: Literal["full", "scheduled"] = Field(
+        "full",
+        description="full: each prediction is fed back in training; scheduled: scheduled sampling, the true "
+        "frame instead with a chance falling from 1 to 0 over the first model.teacher_steps steps",
+    )
+    teacher_steps: int = Field(1000, ge=1, description="scheduled: steps until no true frame is fed back")
     discriminators: Literal["clip", "frame", "both", "none"] = Field(
         "clip",
         description="clip: 3-D convs over context + prediction; frame: a PatchGAN per frame; both; "
@@ -156,6 +162,7 @@ class VideoPredictTask(Task):
             m.levels,
             m.blocks,
             m.predict_change,
+            m.teacher_steps if m.rollout_training == "scheduled" else None,
         )
         discriminators: dict[str, Any] = {}
         if m.discriminators in ("clip", "both"):
