@@ -95,7 +95,9 @@ def _objective() -> VideoObjectiveConfig:
 
 class VideoPredictConfig(RunConfig):
     trainer: TrainerConfig = Field(
-        default_factory=lambda: TrainerConfig(steps=3000, batch_size=16, sample_every=500, checkpoint_every=500),
+        default_factory=lambda: TrainerConfig(
+            steps=2000, batch_size=16, sample_every=500, checkpoint_every=500, precision="bf16"
+        ),
         description="training loop",
     )
     data: VideoDataConfig = Field(default_factory=VideoDataConfig, description="video clips")
