@@ -5,7 +5,8 @@
 Every row trains for the same number of steps from the task's defaults and changes only what its name
 says: regression alone (ℓ2, and ℓ1 + the gradient difference loss, with no discriminator at all), then
 Mathieu et al.'s adversarial + ℓ1 + GDL objective with the clip discriminator (the default), the per-frame
-discriminator, both, and the clip discriminator that does not see the context frames. Reported on the
+discriminator, both, and the clip discriminator that does not see the context frames; then the default
+in fp32 instead of bf16 autocast, and with scheduled sampling instead of full rollouts. Reported on the
 test split: PSNR and SSIM at t+1 and t+5 (a five-frame rollout from four context frames) and their
 means, and the sharpness (the prediction's gradient energy over the truth's). Copy-last and linear
 extrapolation are the same for every row and printed once.
@@ -23,6 +24,8 @@ VARIANTS: dict[str, list[str]] = {
     "adversarial + ℓ1 + GDL, frame D": ["model.discriminators=frame"],
     "adversarial + ℓ1 + GDL, clip + frame D": ["model.discriminators=both"],
     "adversarial + ℓ1 + GDL, clip D without the context": ["model.conditional_discriminator=false"],
+    "default in fp32 (no bf16 autocast)": ["trainer.precision=fp32"],
+    "default with scheduled sampling": ["model.rollout_training=scheduled"],
 }
 
 COLUMNS = [
