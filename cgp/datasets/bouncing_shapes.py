@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from cgp.datasets.procedural import ProceduralSplit
 from cgp.datasets.shapes import shape_mask
 
 KINDS = ("circle", "square", "triangle", "diamond")
 SPLIT_SIZES = {"train": 4096, "test": 512}
-_SPLIT_SEEDS = {"train": 0, "test": 1_000_000}
 _VIDEO = 3  # first seed word: keeps these clips apart from the other procedural datasets' streams
 
 _OBJECTS = (2, 3)  # shapes per clip, inclusive
@@ -78,26 +77,20 @@ def render(objects: list[dict[str, Any]], frames: int, image_size: int, backgrou
     return video * 2.0 - 1.0
 
 
-class BouncingShapes(Dataset):
+class BouncingShapes(ProceduralSplit):
     """Items ``{"frames": (T, 3, S, S) in [-1, 1], "name": "<split>_<index>"}`` with T = ``frames``."""
 
+    split_sizes = SPLIT_SIZES
+
     def __init__(self, split: str, frames: int, image_size: int = 32, size: int | None = None) -> None:
-        if split not in _SPLIT_SEEDS:
-            raise ValueError(f"split must be one of {sorted(_SPLIT_SEEDS)}, got {split!r}")
+        super().__init__(split, image_size, size)
         if frames < 1:
             raise ValueError(f"a clip needs at least one frame, got {frames}")
-        self.split = split
         self.frames = frames
-        self.image_size = image_size
-        self.size = size if size is not None else SPLIT_SIZES[split]
-
-    def __len__(self) -> int:
-        return self.size
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < self.size:
-            raise IndexError(f"index {index} is out of range for {self.size} clips")
-        rng = np.random.default_rng([_VIDEO, _SPLIT_SEEDS[self.split] + index])
+        self.check_index(index)
+        rng = np.random.default_rng([_VIDEO, self.split_seed() + index])
         objects = simulate(rng, self.frames, float(self.image_size))
         background = np.full(3, rng.uniform(0.02, 0.15), dtype=np.float32)
         video = render(objects, self.frames, self.image_size, background)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from cgp.datasets.procedural import ProceduralSplit
 from cgp.datasets.shapes import shape_mask
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -32,7 +32,6 @@ PALETTE = np.array(
     dtype=np.float32,
 )  # one fixed RGB per colour name, far apart in hue so each stays recognisable at 32x32
 SPLIT_SIZES = {"train": 8192, "test": 1024}
-_SPLIT_SEEDS = {"train": 0, "test": 1_000_000}
 _CAPTION, _RENDER = 1, 2  # first seed word: the two independent random streams of an item
 
 _COUNT_WORDS = (("a", "one", "a single"), ("two", "a pair of", "2"))
@@ -120,7 +119,7 @@ def render(rng: np.random.Generator, labels: list[int], image_size: int) -> np.n
     return (img * 2.0 - 1.0).astype(np.float32)
 
 
-class CaptionedShapes(Dataset):
+class CaptionedShapes(ProceduralSplit):
     """Items ``{"image": (3, S, S) in [-1, 1], "caption": str, "attrs": (5,) long, "labels": (5,) long}``.
 
     ``attrs`` holds the index of each attribute the caption names and -1 for the others; ``labels`` the
@@ -129,27 +128,20 @@ class CaptionedShapes(Dataset):
 
     attribute_names = list(ATTRIBUTES)
     attribute_values = ATTRIBUTES
+    split_sizes = SPLIT_SIZES
 
     def __init__(self, split: str, image_size: int = 32, size: int | None = None) -> None:
-        if split not in _SPLIT_SEEDS:
-            raise ValueError(f"split must be one of {sorted(_SPLIT_SEEDS)}, got {split!r}")
-        self.split = split
-        self.image_size = image_size
-        self.size = size if size is not None else SPLIT_SIZES[split]
-
-    def __len__(self) -> int:
-        return self.size
+        super().__init__(split, image_size, size)
 
     def _stream(self, kind: int, index: int) -> np.random.Generator:
-        return np.random.default_rng([kind, _SPLIT_SEEDS[self.split] + index])
+        return np.random.default_rng([kind, self.split_seed() + index])
 
     def all_captions(self) -> list[str]:
         """Every caption of the split in index order, without rendering an image."""
         return [describe(self._stream(_CAPTION, i))[0] for i in range(self.size)]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < self.size:
-            raise IndexError(f"index {index} is out of range for {self.size} items")
+        self.check_index(index)
         caption, labels, attrs = describe(self._stream(_CAPTION, index))
         image = render(self._stream(_RENDER, index), labels, self.image_size)
         return {

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from cgp.datasets.procedural import ProceduralSplit
 from cgp.datasets.shapes import shape_mask
 
 SCENE_SHAPES = ("circle", "square", "triangle", "ring")
@@ -38,7 +38,6 @@ LABEL_COLOURS = np.array(
 )  # one flat colour per kind in the label map, far apart so the kind is unambiguous
 BASE_HUES = (0.02, 0.35, 0.62, 0.13)  # the painted colour of each kind before the per-item jitter
 SPLIT_SIZES = {"train": 2000, "test": 200}
-_SPLIT_IDS = {"train": 0, "test": 1}
 _PAIRS, _DOMAINS = 1, 2  # first seed word: keeps the two datasets' scenes apart
 
 
@@ -183,37 +182,32 @@ def _finish(img: np.ndarray, image_size: int) -> torch.Tensor:
     return torch.from_numpy((small * 2.0 - 1.0).astype(np.float32))
 
 
-class _ProceduralSplit(Dataset):
-    def __init__(self, split: str, image_size: int = 64, size: int | None = None) -> None:
-        if split not in _SPLIT_IDS:
-            raise ValueError(f"split must be one of {sorted(_SPLIT_IDS)}, got {split!r}")
-        self.split = split
-        self.image_size = image_size
-        self.size = size if size is not None else SPLIT_SIZES[split]
+class _Scenes(ProceduralSplit):
+    split_sizes = SPLIT_SIZES
+    split_seeds = {"train": 0, "test": 1}
 
-    def __len__(self) -> int:
-        return self.size
+    def __init__(self, split: str, image_size: int = 64, size: int | None = None) -> None:
+        super().__init__(split, image_size, size)
 
     def _scene(self, *seed: int) -> tuple[np.random.Generator, list[SceneShape], list[np.ndarray]]:
-        rng = np.random.default_rng([*seed[:1], _SPLIT_IDS[self.split], *seed[1:]])
+        rng = np.random.default_rng([*seed[:1], self.split_seed(), *seed[1:]])
         canvas = 2 * self.image_size
         scene = draw_scene(rng, canvas)
         return rng, scene, [shape.mask(canvas) for shape in scene]
 
 
-class ProceduralPairs(_ProceduralSplit):
+class ProceduralPairs(_Scenes):
     """Items ``{"x": painted scene, "cond": its label map, "name": "<split>_<index>"}``, (3, S, S) in [-1, 1]."""
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < self.size:
-            raise IndexError(index)
+        self.check_index(index)
         rng, scene, masks = self._scene(_PAIRS, index)
         cond = _finish(render_labels(scene, masks), self.image_size)
         x = _finish(render_painted(scene, masks, rng), self.image_size)
         return {"x": x, "cond": cond, "name": f"{self.split}_{index:05d}"}
 
 
-class ProceduralDomains(_ProceduralSplit):
+class ProceduralDomains(_Scenes):
     """Unpaired items ``{"x": a painted scene, "cond": an unrelated cartoon scene, "name_a", "name_b"}``.
 
     The two scenes come from independent seeds, so no item pairs a cartoon with its own painting.
@@ -227,8 +221,7 @@ class ProceduralDomains(_ProceduralSplit):
         self.counterparts = counterparts
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < self.size:
-            raise IndexError(index)
+        self.check_index(index)
         rng_a, scene_a, masks_a = self._scene(_DOMAINS, index, 0)
         rng_b, scene_b, masks_b = self._scene(_DOMAINS, index, 1)
         cond = _finish(render_cartoon(scene_a, masks_a, rng_a), self.image_size)
@@ -236,7 +229,7 @@ class ProceduralDomains(_ProceduralSplit):
         name = f"{self.split}_{index:05d}"
         item = {"x": x, "cond": cond, "name_a": f"{name}_a", "name_b": f"{name}_b"}
         if self.counterparts:
-            style = np.random.default_rng([_DOMAINS, _SPLIT_IDS[self.split], index, 2])
+            style = np.random.default_rng([_DOMAINS, self.split_seed(), index, 2])
             item["b_of_cond"] = _finish(render_painted(scene_a, masks_a, style), self.image_size)
             item["a_of_x"] = _finish(render_cartoon(scene_b, masks_b, style), self.image_size)
         return item

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+
+from cgp.datasets.procedural import ProceduralSplit
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring", "diamond")
-_SPLIT_SEEDS = {"train": 0, "test": 1_000_000}
 SPLIT_SIZES = {"train": 6144, "test": 768}
 
 
@@ -68,22 +68,17 @@ def render_shape(rng: np.random.Generator, label: int, image_size: int) -> np.nd
     return (img * 2.0 - 1.0).astype(np.float32)
 
 
-class ShapesDataset(Dataset):
+class ShapesDataset(ProceduralSplit):
     """Items ``{"x": (3, S, S) in [-1, 1], "cond": class index}``, classes balanced by index."""
 
     classes = SHAPE_CLASSES
+    split_sizes = SPLIT_SIZES
 
     def __init__(self, split: str, image_size: int = 32, size: int | None = None) -> None:
-        if split not in _SPLIT_SEEDS:
-            raise ValueError(f"split must be one of {sorted(_SPLIT_SEEDS)}, got {split!r}")
-        self.split = split
-        self.image_size = image_size
-        self.size = size if size is not None else SPLIT_SIZES[split]
-
-    def __len__(self) -> int:
-        return self.size
+        super().__init__(split, image_size, size)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        rng = np.random.default_rng(_SPLIT_SEEDS[self.split] + index)
+        self.check_index(index)
+        rng = np.random.default_rng(self.split_seed() + index)
         label = index % len(SHAPE_CLASSES)
         return {"x": torch.from_numpy(render_shape(rng, label, self.image_size)), "cond": label}
