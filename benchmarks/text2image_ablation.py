@@ -43,6 +43,9 @@ VARIANTS: dict[str, list[str]] = {
 COLUMNS = [
     ("match acc.", "match_accuracy", 3),
     ("match acc. of real", "match_accuracy_real", 3),
+    ("colour", "match_accuracy_colour", 3),
+    ("position", "match_accuracy_position", 3),
+    ("shape", "match_accuracy_shape", 3),
     ("diversity", "diversity", 3),
     ("sharpness", "sharpness", 3),
     ("Fréchet (judge)", "frechet_judge", 2),
