@@ -37,11 +37,13 @@ def train_and_evaluate(task: str, run_dir: Path, overrides: list[str], reuse: bo
     trained = cgp(args)
     if trained.returncode != 0:
         raise SystemExit(f"{run_dir}: training failed:\n{trained.stderr[-2000:]}")
-    evaluated = cgp(["evaluate", str(run_dir), "--json"])
-    if evaluated.returncode != 0:
-        raise SystemExit(f"{run_dir}: evaluation failed:\n{evaluated.stderr[-2000:]}")
-    step = json.loads((run_dir / "eval" / "test.json").read_text())["step"]
-    result = {"steps": step, "seconds": round(time.time() - t0, 1), **json.loads(evaluated.stdout)}
+    step, metrics = final_evaluation(run_dir)
+    if metrics is None:  # no evaluation at the last step in the log: run it
+        evaluated = cgp(["evaluate", str(run_dir), "--json"])
+        if evaluated.returncode != 0:
+            raise SystemExit(f"{run_dir}: evaluation failed:\n{evaluated.stderr[-2000:]}")
+        step, metrics = json.loads((run_dir / "eval" / "test.json").read_text())["step"], json.loads(evaluated.stdout)
+    result = {"steps": step, "seconds": round(time.time() - t0, 1), **metrics}
     stored.write_text(json.dumps({"task": task, "overrides": overrides, "result": result}, indent=1))
     return result
 
@@ -64,6 +66,19 @@ def run_study(task: str, variants: dict[str, list[str]], opts: argparse.Namespac
     """Every variant of a :func:`study_parser` study for ``opts.steps`` steps (no time budget)."""
     common = [f"trainer.steps={opts.steps}", "trainer.max_minutes=null", *opts.extra]
     return run_variants(task, variants, common, opts.seeds, opts.out, opts.only, opts.jobs, opts.reuse)
+
+
+def final_evaluation(run_dir: Path) -> tuple[int, dict | None]:
+    """The step of the run's last checkpoint and the evaluation the trainer logged at that step (the same
+    numbers ``cgp evaluate`` gives: same weights, same fixed seed), or None when it logged none."""
+    state = json.loads(
+        (run_dir / "checkpoints" / (run_dir / "checkpoints" / "last").read_text().strip() / "state.json").read_text()
+    )
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    evaluated = [r for r in rows if r.get("step") == state["step"] and any(k.startswith("eval/") for k in r)]
+    if not evaluated:
+        return state["step"], None
+    return state["step"], {k[len("eval/") :]: v for k, v in evaluated[-1].items() if k.startswith("eval/")}
 
 
 def mean_std(values: list[float], digits: int) -> str:
