@@ -7,16 +7,24 @@ Layout of one checkpoint, ``RUN_DIR/checkpoints/step_00000200/``::
     optimizers.safetensors  optimizer state tensors, keys 'generator.<param>.<name>' / 'discriminator...'
     objective.safetensors   objective buffers (e.g. CycleGAN's image pool)
     rng.safetensors         torch (and CUDA) generator states
-    state.json              step, batches consumed, optimizer hyper-parameters, numpy/python RNG, scaler
+    state.json              step, batches consumed, optimizer hyper-parameters, numpy/python RNG, scaler,
+                            the run's config, and the SHA-256 of every tensor file (``checksums``)
 
 A checkpoint is written into a hidden temporary folder, each file flushed to disk, then the folder
 is renamed into place and ``checkpoints/last`` (a one-line file naming the folder) is replaced
-atomically. A process killed at any moment leaves ``last`` naming a complete checkpoint.
+atomically. A process killed at any moment leaves ``last`` naming a complete checkpoint; a write
+that fails (a full disk, say) removes its temporary folder and leaves ``last`` where it was.
+Loading verifies each file against its recorded checksum, so flipped or zeroed bytes are found
+before they reach a model.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -28,6 +36,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cgp.core.errors import CheckpointError
+
+log = logging.getLogger("cgp.checkpoint")
 
 LAST = "last"
 PREFIX = "step_"
@@ -55,20 +65,55 @@ def _prepare(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def save_checkpoint(directory: Path, step: int, checkpoint: Checkpoint, keep: int = 3) -> Path:
-    """Write ``checkpoint`` as ``directory/step_<step>`` atomically, point ``last`` at it, prune old ones."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``checkpoint`` as ``directory/step_<step>`` atomically, point ``last`` at it, prune old ones.
+
+    On failure the temporary folder is removed, ``last`` still names the previous checkpoint, and a
+    :class:`CheckpointError` says what failed and where."""
     name = f"{PREFIX}{step:08d}"
-    final = directory / name
     tmp = directory / f".tmp-{name}-{os.getpid()}"
+    pointer = directory / f".{LAST}.tmp-{os.getpid()}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        final = _write(directory, name, tmp, pointer, checkpoint)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            pointer.unlink(missing_ok=True)
+        raise CheckpointError(
+            f"could not write checkpoint step {step} into '{directory}': {os_reason(exc)}; "
+            "the previous checkpoint is kept"
+        ) from None
+    _prune(directory, keep, keep_name=name)
+    return final
+
+
+def os_reason(exc: OSError) -> str:
+    """An OS error's cause in words, with what to do for the causes a user fixes."""
+    hint = {
+        errno.ENOSPC: "the disk is full (free space or choose another --run-dir)",
+        errno.EDQUOT: "the disk quota is exceeded (free space or choose another --run-dir)",
+        errno.EROFS: "the file system is read-only (choose a writable --run-dir)",
+        errno.EACCES: "permission denied (choose a folder you can write)",
+        errno.EPERM: "operation not permitted (choose a folder you can write)",
+        errno.ENOTDIR: "a path component is a file, not a folder",
+        errno.EISDIR: "the path is a folder, not a file",
+    }.get(exc.errno or 0)
+    return hint or (exc.strerror or str(exc))
+
+
+def _write(directory: Path, name: str, tmp: Path, pointer: Path, checkpoint: Checkpoint) -> Path:
+    final = directory / name
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    checksums: dict[str, str] = {}
     for group, tensors in checkpoint.tensors.items():
         path = tmp / f"{group}.safetensors"
         save_file(_prepare(tensors), str(path))
         _fsync_path(path)
+        checksums[path.name] = file_sha256(path)
     state = tmp / "state.json"
-    state.write_text(json.dumps(checkpoint.meta))
+    state.write_text(json.dumps({"step": int(name[len(PREFIX) :]), **checkpoint.meta, "checksums": checksums}))
     _fsync_path(state)
     _fsync_path(tmp)
     if final.exists():  # the same step saved again (e.g. a signal right after a periodic save)
@@ -79,13 +124,19 @@ def save_checkpoint(directory: Path, step: int, checkpoint: Checkpoint, keep: in
     else:
         os.replace(tmp, final)
     _fsync_path(directory)
-    pointer = directory / f".{LAST}.tmp-{os.getpid()}"
     pointer.write_text(name + "\n")
     _fsync_path(pointer)
     os.replace(pointer, directory / LAST)
     _fsync_path(directory)
-    _prune(directory, keep, keep_name=name)
     return final
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _prune(directory: Path, keep: int, keep_name: str) -> None:
@@ -121,25 +172,79 @@ def find_last(directory: Path) -> Path | None:
     return complete[-1] if complete else None
 
 
-def load_checkpoint(path: Path, groups: tuple[str, ...] | None = None) -> Checkpoint:
-    """Read a checkpoint folder (optionally only some tensor groups)."""
+def read_meta(path: Path) -> dict[str, Any]:
+    """A checkpoint's ``state.json``; :class:`CheckpointError` naming the file when it is missing or
+    damaged (not JSON, not a mapping, no integer step)."""
     state = path / "state.json"
     if not state.is_file():
         raise CheckpointError(f"checkpoint '{path}' is incomplete (no state.json); it cannot be loaded")
     try:
         meta = json.loads(state.read_text())
     except (ValueError, OSError) as exc:
-        raise CheckpointError(f"checkpoint '{state}' is corrupt: {exc}") from None
+        raise CheckpointError(f"checkpoint file '{state}' is damaged ({' '.join(str(exc).split())})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("step"), int) or isinstance(meta.get("step"), bool):
+        raise CheckpointError(f"checkpoint file '{state}' is damaged (no integer 'step')")
+    return meta
+
+
+def verify_checkpoint(path: Path, groups: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Check every tensor file (or those of ``groups``) against the checksums recorded at save time;
+    returns the metadata. Checkpoints written before checksums existed are accepted as they are."""
+    meta = read_meta(path)
+    checksums = meta.get("checksums")
+    if not isinstance(checksums, dict):
+        return meta
+    for file_name, expected in sorted(checksums.items()):
+        if groups is not None and file_name[: -len(".safetensors")] not in groups:
+            continue
+        file = path / file_name
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint file '{file}' is missing; the checkpoint cannot be loaded")
+        if file_sha256(file) != expected:
+            raise CheckpointError(
+                f"checkpoint file '{file}' is damaged (its checksum differs from the one saved with it)"
+            )
+    return meta
+
+
+def load_checkpoint(path: Path, groups: tuple[str, ...] | None = None) -> Checkpoint:
+    """Read and verify a checkpoint folder (optionally only some tensor groups)."""
+    meta = verify_checkpoint(path, groups)
+    checksums = meta.pop("checksums", None)
+    expected = {name[: -len(".safetensors")] for name in checksums or {}}
     tensors: dict[str, dict[str, torch.Tensor]] = {}
-    for file in sorted(path.glob("*.safetensors")):
-        group = file.name[: -len(".safetensors")]
+    for group in sorted(expected | {f.name[: -len(".safetensors")] for f in path.glob("*.safetensors")}):
         if groups is not None and group not in groups:
             continue
+        file = path / f"{group}.safetensors"
         try:
             tensors[group] = load_file(str(file))
         except (SafetensorError, OSError) as exc:
-            raise CheckpointError(f"checkpoint file '{file}' is corrupt: {exc}") from None
+            raise CheckpointError(f"checkpoint file '{file}' is damaged ({' '.join(str(exc).split())})") from None
     return Checkpoint(tensors, meta)
+
+
+def complete_checkpoints(directory: Path) -> list[Path]:
+    """Checkpoint folders holding a state.json, newest first."""
+    return sorted((p for p in directory.glob(f"{PREFIX}*") if (p / "state.json").is_file()), reverse=True)
+
+
+def loadable_checkpoint(directory: Path) -> Path | None:
+    """The newest checkpoint that verifies, starting from the one ``last`` names: a damaged one is
+    skipped with a warning naming it and the one used instead (what ``--resume`` loads)."""
+    first = find_last(directory)
+    candidates = [first] if first is not None else []
+    candidates += [p for p in complete_checkpoints(directory) if p != first and (first is None or p.name < first.name)]
+    for index, path in enumerate(candidates):
+        try:
+            verify_checkpoint(path)
+        except CheckpointError as exc:
+            following = candidates[index + 1] if index + 1 < len(candidates) else None
+            fallback = f"falling back to '{following.name}'" if following else "no earlier checkpoint to fall back to"
+            log.warning("%s; %s", exc, fallback)
+            continue
+        return path
+    return None
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import errno
 import json
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ class UserError(click.ClickException):
 
 
 class CgpGroup(click.Group):
+    """Turns every user-fixable failure into one ``cgp: error:`` line and an exit status (docs/cli.md);
+    anything else is a bug and keeps its traceback."""
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -37,6 +42,47 @@ class CgpGroup(click.Group):
             raise UserError(str(exc), 143 if exc.signal_name == "SIGTERM" else 130) from None
         except CgpError as exc:
             raise UserError(_one_line(str(exc))) from None
+        except OSError as exc:
+            if ctx.params.get("verbose"):
+                raise
+            from cgp.core.checkpoint import os_reason
+
+            where = f"'{exc.filename}': " if exc.filename else ""
+            raise UserError(f"{where}{os_reason(exc)}", 2 if exc.errno in USER_FIXABLE_ERRNOS else 1) from None
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("standalone_mode", None)  # errors are shown here, each on one line
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+            sys.exit(2)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "cgp"
+            click.echo(f"cgp: error: {exc.format_message()} (see '{command} -h')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("cgp: error: aborted", err=True)
+            sys.exit(1)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+
+
+USER_FIXABLE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENOENT,
+    errno.EEXIST,
+    errno.ENAMETOOLONG,
+}
 
 
 def _one_line(message: str) -> str:
@@ -132,7 +178,7 @@ def train_cmd(
 ) -> None:
     """Train a task; writes config.yaml, metrics.jsonl, checkpoints/, samples/ and eval/ into the run dir."""
     from cgp.core import distributed as ddp
-    from cgp.core.config import apply_overrides, dump_yaml, resolve_config
+    from cgp.core.config import apply_overrides, changed_keys, dump_yaml, resolve_config, validate_config
     from cgp.core.plugins import load_plugins
     from cgp.core.rundir import RunDir
     from cgp.core.trainer import Trainer, resolve_device
@@ -141,12 +187,43 @@ def train_cmd(
         raise ConfigError("--resume needs --run-dir pointing at the run to continue")
     if not resume and task_name is None:
         raise ConfigError("missing --plugin TASK (run 'cgp plugins' to list tasks)")
+    if run_dir is not None and run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--run-dir '{run_dir}' is a file; pass a folder (new or holding a run)")
+
+    # the whole config first: a mistake is found before anything is launched or written
+    host = load_plugins()
+    resume_from = None
+    changed: list[str] = []
+    if resume:
+        assert run_dir is not None
+        run = RunDir(run_dir)
+        data = run.read_config()
+        if task_name is not None and host.task(task_name).name != data["task"]:
+            raise ConfigError(f"run '{run_dir}' trains task '{data['task']}', not '{task_name}'")
+        task_cls = host.task(data["task"])
+        if config_file is not None:
+            raise ConfigError("--config cannot change a run being resumed; use --set for the keys to change")
+        stored = validate_config(task_cls.config_model, data)
+        config = apply_overrides(task_cls.config_model, data, overrides)
+        changed = changed_keys(stored.model_dump(mode="json"), config.model_dump(mode="json"))
+        resume_from = run.resumable_checkpoint()
+    else:
+        task_cls = host.task(task_name)  # type: ignore[arg-type]
+        config = resolve_config(task_cls.config_model, task_cls.name, config_file, overrides)
+        run = RunDir(run_dir or _default_run_dir(task_cls.name))
+        if run.holds_run():
+            raise CheckpointError(
+                f"run directory '{run.root}' already holds a run; "
+                "pass --resume to continue it or choose another --run-dir"
+            )
 
     if nproc > 1 and ddp.launched_world_size() == 1:
-        run_dir = run_dir or _default_run_dir(task_name or "run")
-        argv = ["train", "--run-dir", str(run_dir)]
-        if task_name:
-            argv += ["--plugin", task_name]
+        if config.trainer.batch_size % nproc:
+            raise ConfigError(
+                f"trainer.batch_size={config.trainer.batch_size} does not divide evenly across --nproc {nproc}; "
+                "choose a batch size that is a multiple of it"
+            )
+        argv = ["train", "--run-dir", str(run.root), "--plugin", task_cls.name]
         if config_file:
             argv += ["--config", str(config_file)]
         for item in overrides:
@@ -158,38 +235,35 @@ def train_cmd(
             raise UserError(f"distributed training exited with status {code}", code)
         return
 
-    host = load_plugins()
-    resume_from = None
-    if resume:
-        assert run_dir is not None
-        run = RunDir(run_dir)
-        data = run.read_config()
-        if task_name is not None and host.task(task_name).name != data["task"]:
-            raise ConfigError(f"run '{run_dir}' trains task '{data['task']}', not '{task_name}'")
-        task_cls = host.task(data["task"])
-        if config_file is not None:
-            raise ConfigError("--config cannot change a run being resumed; use --set for the keys to change")
-        config = apply_overrides(task_cls.config_model, data, overrides)
-        resume_from = run.last_checkpoint()
-    else:
-        task_cls = host.task(task_name)  # type: ignore[arg-type]
-        config = resolve_config(task_cls.config_model, task_cls.name, config_file, overrides)
-        run = RunDir(run_dir or _default_run_dir(task_cls.name))
-
-    if not resume and run.holds_run():
-        raise CheckpointError(
-            f"run directory '{run.root}' already holds a run; pass --resume to continue it or choose another --run-dir"
-        )
     dist_info = ddp.init_distributed(resolve_device(config.trainer.device))
+    created = not run.root.exists()
     try:
-        if dist_info.is_main:
-            run.create(fresh=not resume)
+        if dist_info.is_main and not resume:
+            run.create(fresh=True)
             run.write_config(dump_yaml(config))
-            log.info("run directory: %s", run.root)
         ddp.barrier(dist_info)
-        task = task_cls(config, host)
-        trainer = Trainer(task, run, host, dist_info)
-        status = trainer.fit(resume_from)
+        try:
+            # a resume writes nothing until the checkpoint has loaded into this config's models and
+            # the data has opened; a new run that cannot start removes the folder it made
+            task = task_cls(config, host)
+            trainer = Trainer(task, run, host, dist_info)
+            trainer.prepare(resume_from)
+        except CgpError as exc:
+            if resume and changed:
+                raise CgpError(
+                    f"{_one_line(str(exc))} (this resume changes {', '.join(changed)}; the run directory is unchanged)"
+                ) from None
+            if created and dist_info.is_main:
+                shutil.rmtree(run.root, ignore_errors=True)
+            raise
+        if dist_info.is_main:
+            if resume:
+                run.create(fresh=False)
+                run.write_config(dump_yaml(config))
+                if changed:
+                    log.info("this resume changes %s (the checkpoints keep the earlier config)", ", ".join(changed))
+            log.info("run directory: %s", run.root)
+        status = trainer.fit()
         if dist_info.is_main:
             done = "completed" if status == "completed" else "stopped by trainer.max_minutes"
             log.info("training %s at step %d; run directory: %s", done, trainer.step, run.root)
@@ -220,7 +294,13 @@ def _open_run(run_dir: Path, device: str | None) -> tuple[Any, Any, Any, Any]:
 
 @cli.command("evaluate")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--split", default="test", show_default=True, help="Dataset split to evaluate.")
+@click.option(
+    "--split",
+    type=click.Choice(["test", "train"]),
+    default="test",
+    show_default=True,
+    help="Dataset split to evaluate.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of metric names to numbers.")
 @click.option("--device", default=None, help="cpu (default) or cuda[:N]; CPU results are bit-reproducible.")
 def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None) -> None:
@@ -263,6 +343,8 @@ def generate_cmd(run_dir: Path, inputs: tuple[str, ...], output: Path, device: s
     from cgp.core.seeding import isolated_rng
 
     run, task, loaded, _ = _open_run(run_dir, device)
+    if run.owns(output):
+        raise ConfigError(f"--output '{output}' would overwrite the run's own files; write elsewhere")
     switches = {
         name for name, field in task.generate_options.model_fields.items() if field.annotation in (bool, "bool")
     }

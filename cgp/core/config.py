@@ -8,20 +8,30 @@ TOML file, then ``--set dotted.key=value`` overrides; unknown keys and bad value
 
 from __future__ import annotations
 
+import copy
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cgp.core.errors import ConfigError
 
 
 class StrictModel(BaseModel):
-    """A config section: unknown keys are errors, assignments are validated."""
+    """A config section: unknown keys are errors, assignments are validated, and every path is made
+    absolute (against the working directory), so a run's stored config means the same from anywhere."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _absolute_paths(cls, value: Any) -> Any:
+        if isinstance(value, Path):
+            return Path(os.path.abspath(value.expanduser()))
+        return value
 
 
 class OptimizerConfig(StrictModel):
@@ -64,7 +74,7 @@ class EmaConfig(StrictModel):
 
 
 class TrainerConfig(StrictModel):
-    steps: int = Field(2000, ge=0, description="generator updates to train for")
+    steps: int = Field(2000, ge=1, description="generator updates to train for")
     max_minutes: float | None = Field(
         None, gt=0, description="wall-clock budget; the run stops cleanly with a checkpoint when it is spent"
     )
@@ -131,13 +141,19 @@ class RunConfig(StrictModel):
 def read_config_file(path: Path) -> dict[str, Any]:
     """A YAML (.yaml/.yml) or TOML (.toml) config file as a dict."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file '{path}' is a folder; pass a .yaml or .toml file")
     if not path.is_file():
         raise ConfigError(f"config file '{path}' does not exist")
     try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file '{path}' is not UTF-8 text; pass a .yaml or .toml file") from None
+    try:
         if path.suffix == ".toml":
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(text)
         else:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         kind = path.suffix.lstrip(".").upper() if path.suffix == ".toml" else "YAML"
         raise ConfigError(f"config file '{path}' is not valid {kind}: {' '.join(str(exc).split())}") from None
@@ -231,13 +247,21 @@ def resolve_config(
 
 def apply_overrides(model: type[RunConfig], data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> RunConfig:
     """Set each ``dotted.key=value`` in ``data`` (a config as plain data), then validate."""
-    data = deep_merge(data, {})
+    data = copy.deepcopy(data)
     for item in overrides:
         path, value = parse_override(item)
         if path == ["task"]:
             raise ConfigError("the task is chosen with --plugin, not --set task=...")
         _set_path(data, path, value)
     return validate_config(model, data)
+
+
+def changed_keys(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two configs given as plain data."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = list(before) + [k for k in after if k not in before]
+        return [key for name in keys for key in changed_keys(before.get(name), after.get(name), f"{prefix}{name}.")]
+    return [] if before == after else [prefix.rstrip(".")]
 
 
 def dump_yaml(config: BaseModel) -> str:

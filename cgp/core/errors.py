@@ -41,11 +41,17 @@ class NonFiniteLossError(CgpError):
 
 
 class TrainingInterrupted(CgpError):
-    """Training stopped on SIGINT or SIGTERM after saving a checkpoint."""
+    """Training stopped on SIGINT or SIGTERM: after saving a checkpoint at ``step`` (the first signal),
+    or at once (a second signal; ``step`` is then the last checkpoint saved, None if there is none)."""
 
-    def __init__(self, signal_name: str, step: int, run_dir: str) -> None:
-        super().__init__(
-            f"{signal_name} received: checkpoint saved at step {step}; "
-            f"resume with: cgp train --resume --run-dir {run_dir}"
-        )
+    def __init__(self, signal_name: str, step: int | None, run_dir: str, saved: bool = True) -> None:
+        if saved:
+            message = f"{signal_name} received: checkpoint saved at step {step}"
+        elif step is None:
+            message = f"{signal_name} received twice: stopped at once, before any checkpoint was saved"
+        else:
+            message = f"{signal_name} received twice: stopped at once; the last checkpoint is step {step}"
+        resume = f"; resume with: cgp train --resume --run-dir {run_dir}" if step is not None else ""
+        super().__init__(message + resume)
         self.signal_name = signal_name
+        self.saved = saved

@@ -126,7 +126,17 @@ class PluginHost:
         """Import every plugin of the ``cgp`` entry-point group, honouring the allow/block lists."""
         allow = _env_list("CGP_PLUGINS")
         block = _env_list("CGP_DISABLE_PLUGINS") or set()
-        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+        entry_points = importlib_metadata.entry_points(group=ENTRY_POINT_GROUP)
+        known = {ep.name for ep in entry_points}
+        for variable, names in (("CGP_PLUGINS", allow or set()), ("CGP_DISABLE_PLUGINS", block)):
+            for unknown in sorted(names - known):
+                log.warning(
+                    "%s names '%s', which is no installed plugin (installed: %s)",
+                    variable,
+                    unknown,
+                    ", ".join(sorted(known)) or "none",
+                )
+        for ep in entry_points:
             if ep.name in block or (allow is not None and ep.name not in allow):
                 continue
             dist = getattr(ep, "dist", None)

@@ -13,7 +13,6 @@ import html
 import io
 import json
 import math
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cgp.core.rundir import RunDir
+from cgp.core.errors import ConfigError
+from cgp.core.rundir import RunDir, write_atomic
 
 MAX_EMBED_BYTES = 20 * 1024 * 1024
 """A single media file above this size is listed by name, not embedded."""
@@ -90,6 +90,10 @@ def write_report(run: RunDir, output: Path | None = None) -> Path:
     """
     config = run.read_config()
     output = Path(output) if output is not None else run.root / "report.html"
+    if run.owns(output):
+        raise ConfigError(f"--output '{output}' would overwrite the run's own files; write the report elsewhere")
+    if output.is_dir():
+        raise ConfigError(f"--output '{output}' is a folder; give the report's file name (e.g. report.html)")
     rows = run.read_metrics()
     body = "\n".join(
         [
@@ -104,7 +108,8 @@ def write_report(run: RunDir, output: Path | None = None) -> Path:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
-    _write_atomic(output, page)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(output, page)
     return output
 
 
@@ -386,10 +391,3 @@ def _rel(path: Path, root: Path) -> str:
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from cgp.core.checkpoint import find_last
+from cgp.core.checkpoint import find_last, loadable_checkpoint
 from cgp.core.errors import CheckpointError
 
 
@@ -56,18 +56,41 @@ class RunDir:
         return find_last(self.checkpoints) is not None
 
     def write_config(self, text: str) -> None:
-        tmp = self.config_path.with_suffix(".yaml.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, self.config_path)
+        write_atomic(self.config_path, text)
+
+    def write_json(self, name: str, data: Any) -> None:
+        """A task's inference state (class names, vocabularies, statistics) as ``RUN_DIR/name``, written
+        atomically, so that the run needs nothing outside itself."""
+        write_atomic(self.root / name, json.dumps(data, indent=1) + "\n")
+
+    def read_json(self, name: str) -> Any | None:
+        """What :meth:`write_json` stored under ``name``; None when the run has no such file."""
+        path = self.root / name
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError, OSError) as exc:
+            raise CheckpointError(f"run file '{path}' is damaged ({' '.join(str(exc).split())[:160]})") from None
 
     def read_config(self) -> dict[str, Any]:
         if not self.root.is_dir():
             raise CheckpointError(f"run directory '{self.root}' does not exist")
-        if not self.config_path.is_file():
+        if not self.config_path.exists():
             raise CheckpointError(
                 f"'{self.root}' is not a run directory (no config.yaml); pass the folder 'cgp train' wrote"
             )
-        data = yaml.safe_load(self.config_path.read_text())
+        if self.config_path.is_dir():
+            raise CheckpointError(f"'{self.config_path}' is a folder; a run's config.yaml must be a file")
+        try:
+            data = yaml.safe_load(self.config_path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise CheckpointError(
+                f"'{self.config_path}' is damaged ({' '.join(str(exc).split())[:160]}); restore it from the copy "
+                "inside a checkpoint's state.json ('config')"
+            ) from None
+        except OSError as exc:
+            raise CheckpointError(f"cannot read '{self.config_path}': {exc.strerror or exc}") from None
         if not isinstance(data, dict) or "task" not in data:
             raise CheckpointError(f"'{self.config_path}' is not a cgp run config (no 'task' key)")
         return data
@@ -77,6 +100,25 @@ class RunDir:
         if path is None:
             raise CheckpointError(f"run directory '{self.root}' has no complete checkpoint yet")
         return path
+
+    def resumable_checkpoint(self) -> Path:
+        """The newest checkpoint whose files verify (``last`` unless it is damaged; a warning names
+        the damaged one and the one used instead)."""
+        path = loadable_checkpoint(self.checkpoints)
+        if path is None:
+            if find_last(self.checkpoints) is None:
+                raise CheckpointError(f"run directory '{self.root}' has no complete checkpoint yet")
+            raise CheckpointError(f"every checkpoint in '{self.checkpoints}' is damaged; the run cannot be resumed")
+        return path
+
+    def owns(self, path: Path) -> bool:
+        """True when writing ``path`` would replace one of the run's own files (its config, metrics,
+        checkpoints, samples or evaluations); reports and generated outputs go elsewhere."""
+        target = Path(path).resolve()
+        root = self.root.resolve()
+        owned = [root / "config.yaml", root / "metrics.jsonl"]
+        folders = [root / "checkpoints", root / "samples", root / "eval"]
+        return target in owned or any(target == f or f in target.parents for f in folders)
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         with self.metrics_path.open("a") as f:
@@ -102,6 +144,16 @@ class RunDir:
         tmp = self.metrics_path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
         os.replace(tmp, self.metrics_path)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _json_number(value: Any) -> Any:

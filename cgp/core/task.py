@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
+from pydantic import ValidationError
 from torch.utils.data import Dataset, default_collate
 
 from cgp.core.config import RunConfig, StrictModel
@@ -135,8 +136,13 @@ class Task(ABC):
     def parse_generate_options(self, options: dict[str, Any]) -> StrictModel:
         try:
             return self.generate_options.model_validate(options)
-        except Exception as exc:
-            known = ", ".join(f"--{k}" for k in self.generate_options.model_fields) or "none"
+        except ValidationError as exc:
+            known = ", ".join(f"--{k.replace('_', '-')}" for k in self.generate_options.model_fields) or "none"
+            err = exc.errors()[0]
+            name = "--" + ".".join(str(part) for part in err["loc"]).replace("_", "-")
+            problem = (
+                "is not an option" if err["type"] == "extra_forbidden" else f"{err['msg']}, got {err.get('input')!r}"
+            )
             raise ConfigError(
-                f"bad option for 'cgp generate' of task '{self.name}' (options: {known}): {exc}"
+                f"'cgp generate' option {name} {problem} (options of task '{self.name}': {known})"
             ) from None

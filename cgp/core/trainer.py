@@ -33,7 +33,7 @@ from cgp.core.checkpoint import (
 from cgp.core.config import OptimizerConfig, RunConfig
 from cgp.core.data import to_device, training_loader
 from cgp.core.ema import WeightAverage
-from cgp.core.errors import ConfigError, NonFiniteLossError, TrainingInterrupted
+from cgp.core.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
 from cgp.core.interfaces import GanModels
 from cgp.core.objective import Terms
 from cgp.core.progress import Progress
@@ -51,7 +51,10 @@ EVAL_SEED = 12345
 def resolve_device(name: str, dist_info: ddp.DistInfo | None = None) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"device '{name}' is not a device name; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ConfigError(f"trainer.device={name} but no CUDA device is available; use trainer.device=cpu")
@@ -85,6 +88,14 @@ def frozen(module: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
+class _SecondSignal(BaseException):
+    """A second SIGINT/SIGTERM: the run stops at once, keeping the last checkpoint it saved."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 class _StopSignal:
     """Turns the first SIGINT/SIGTERM into a flag checked between steps; a second one interrupts."""
 
@@ -102,7 +113,7 @@ class _StopSignal:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.received is not None:  # a second signal: stop now, without a checkpoint
-            raise KeyboardInterrupt
+            raise _SecondSignal(signal.Signals(signum).name)
         self.received = signal.Signals(signum).name
         log.warning(
             "%s received: finishing this step and saving a checkpoint (send it again to stop at once)", self.received
@@ -122,13 +133,38 @@ class LoadedModels:
     used_ema: bool
 
 
+def load_weights(module: nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
+    """``module.load_state_dict(tensors)``, with a mismatch (a key missing, unexpected, or of another
+    shape: the checkpoint was made by a different config) as one line naming the first such key."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in tensors]
+    unexpected = [k for k in tensors if k not in own]
+    reshaped = [k for k in own if k in tensors and tensors[k].shape != own[k].shape]
+    if reshaped:
+        key = reshaped[0]
+        detail = f"'{key}' has shape {tuple(tensors[key].shape)} there and {tuple(own[key].shape)} in this config"
+    elif missing or unexpected:
+        key = (missing or unexpected)[0]
+        detail = f"'{key}' is {'missing from it' if missing else 'not in this config'}"
+    else:
+        module.load_state_dict(tensors)
+        return
+    more = len(reshaped) + len(missing) + len(unexpected) - 1
+    raise CheckpointError(
+        f"checkpoint '{source}' was made by a different model: {detail}"
+        + (f" ({more} more tensors differ)" if more else "")
+    )
+
+
 def load_models_for_inference(task: Task, checkpoint_path: Path, device: torch.device) -> LoadedModels:
     ckpt = load_checkpoint(checkpoint_path, groups=("models", "ema"))
+    if "models" not in ckpt.tensors:
+        raise CheckpointError(f"checkpoint '{checkpoint_path}' has no models.safetensors; it cannot be loaded")
     models = task.build_models()
-    models.load_state_dict(ckpt.tensors["models"])
+    load_weights(models, ckpt.tensors["models"], checkpoint_path)
     used_ema = "ema" in ckpt.tensors
     if used_ema:
-        models.generator_side().load_state_dict(ckpt.tensors["ema"])
+        load_weights(models.generator_side(), ckpt.tensors["ema"], checkpoint_path)
     models.to(device).eval()
     return LoadedModels(models, int(ckpt.meta["step"]), used_ema)
 
@@ -156,6 +192,8 @@ class Trainer:
             else None
         )
 
+        for name in self.config.eval.metrics:  # an unknown metric fails now, not after the training
+            host.metrics.get(name)
         set_deterministic(cfg.deterministic)
         task.setup(run_dir.root, train=True)
         seed_everything(cfg.seed)  # identical initial weights on every rank
@@ -176,6 +214,8 @@ class Trainer:
         self.step = 0
         self.batches_consumed = 0
         self._saved_step: int | None = None
+        self._batches: Iterator[Any] | None = None
+        self._resumed_from: Path | None = None
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -255,6 +295,7 @@ class Trainer:
             "rng": rng_meta,
             "scalers": {k: v.state_dict() for k, v in self.scalers.items()} if self.scalers is not None else None,
             "world_size": self.dist.world_size,
+            "config": self.config.model_dump(mode="json"),  # the run's config as it was at this step
         }
         return Checkpoint(tensors, meta)
 
@@ -272,18 +313,31 @@ class Trainer:
     def restore(self, path: Path) -> None:
         ckpt = load_checkpoint(path)
         t, meta = ckpt.tensors, ckpt.meta
-        self.models.load_state_dict(t["models"])
+        if meta.get("task", self.task.name) != self.task.name:
+            raise CheckpointError(f"checkpoint '{path}' belongs to task '{meta['task']}', not '{self.task.name}'")
+        for group in ("models", "optimizers", "rng"):
+            if group not in t:
+                raise CheckpointError(f"checkpoint '{path}' has no {group}.safetensors; it cannot be resumed")
+        load_weights(self.models, t["models"], path)
+        if self.ema is not None and "ema" in t:
+            load_weights(self.ema.module, t["ema"], path)
+        try:
+            self._restore_state(t, meta)
+        except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+            reason = " ".join(str(exc).split())[:120]
+            raise CheckpointError(
+                f"checkpoint '{path}' does not fit this run's optimizers or settings ({reason})"
+            ) from None
+
+    def _restore_state(self, t: dict[str, dict[str, torch.Tensor]], meta: dict[str, Any]) -> None:
         load_optimizer_state(self.g_opt, split_prefix(t["optimizers"], "generator."), meta["optimizers"]["generator"])
         if self.d_opt is not None:
             load_optimizer_state(
                 self.d_opt, split_prefix(t["optimizers"], "discriminator."), meta["optimizers"]["discriminator"]
             )
         self.objective.load_state_tensors(t.get("objective", {}))
-        if self.ema is not None:
-            if "ema" in t:
-                self.ema.module.load_state_dict(t["ema"])
-            else:
-                self.ema.module.load_state_dict(self.models.generator_side().state_dict())
+        if self.ema is not None and "ema" not in t:
+            self.ema.module.load_state_dict(self.models.generator_side().state_dict())
         if self.scalers is not None and meta.get("scalers"):
             for side, scaler in self.scalers.items():
                 scaler.load_state_dict(meta["scalers"][side])
@@ -330,16 +384,20 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def fit(self, resume_from: Path | None = None) -> str:
-        """Train to ``trainer.steps``; returns ``completed`` or ``time_budget``."""
+    def prepare(self, resume_from: Path | None = None) -> None:
+        """Everything that can fail before training writes anything: restore ``resume_from`` (its
+        files verified and its tensors checked against this config's models) and open the data (the
+        training split, and the evaluation split of a user's folder). Called by :meth:`fit` if the
+        caller did not."""
         cfg = self.config.trainer
+        self._resumed_from = resume_from
         if resume_from is not None:
             self.restore(resume_from)
-            if self.dist.is_main:
-                self.run.truncate_metrics_after(self.step)
-            log.info("resumed from %s at step %d", resume_from, self.step)
         ddp.broadcast_module(self.models, self.dist)
         dataset = self.task.build_dataset("train")
+        if self.config.data.root is not None and self.config.eval.metrics:
+            with isolated_rng(EVAL_SEED):
+                self.task.build_dataset(self.config.eval.split)  # a missing or damaged test split fails now
         loader = training_loader(
             dataset,
             self.task.collate,
@@ -351,7 +409,18 @@ class Trainer:
             self.batches_consumed,
             pin_memory=self.device.type == "cuda",
         )
-        batches = iter(loader)
+        self._batches = iter(loader)
+
+    def fit(self, resume_from: Path | None = None) -> str:
+        """Train to ``trainer.steps``; returns ``completed`` or ``time_budget``."""
+        cfg = self.config.trainer
+        if self._batches is None:
+            self.prepare(resume_from)
+        batches = self._batches
+        if self._resumed_from is not None:
+            if self.dist.is_main:
+                self.run.truncate_metrics_after(self.step)
+            log.info("resumed from %s at step %d", self._resumed_from, self.step)
         if self.dist.is_main:
             self.host.train_start(run_dir=self.run.root, config=self.config, start_step=self.step)
         progress = Progress(cfg.steps, self.step, cfg.progress if self.dist.is_main else "off")
@@ -442,6 +511,10 @@ class Trainer:
         except TrainingInterrupted:
             progress.close()
             raise
+        except _SecondSignal as second:
+            status = "interrupted"
+            progress.close()
+            raise TrainingInterrupted(second.name, self._saved_step, str(self.run.root), saved=False) from None
         except BaseException:
             status = "failed"
             progress.close()

@@ -10,13 +10,15 @@ from torch.utils.data import Dataset
 
 from cgp.core.errors import DataError
 from cgp.datasets.images import load_image, to_tensor
-from cgp.datasets.paths import list_images, require_dir
+from cgp.datasets.paths import inside_root, list_images, require_dir
 
 
 def class_names(root: Path) -> list[str]:
     """The class names: sub-folders of ``ROOT/train``, sorted."""
     train = require_dir(Path(root) / "train", "training folder")
     names = sorted(p.name for p in train.iterdir() if p.is_dir())
+    for name in names:  # one rule for files and folders: a link may not lead outside the data root
+        inside_root(Path(root), Path("train") / name)
     if len(names) < 2:
         raise DataError(f"'{train}' needs one sub-folder per class (at least 2), found {len(names)}")
     return names
@@ -34,6 +36,7 @@ class ClassImageFolder(Dataset):
             folder = split_dir / name
             if not folder.is_dir():
                 raise DataError(f"class folder '{folder}' is missing; every split needs the classes of train/")
+            inside_root(self.root, Path(split) / name)
             self.items += [(path, index) for path in list_images(folder)]
         if not self.items:
             raise DataError(f"'{split_dir}' holds no images (png, jpg, bmp, gif, webp, tif)")

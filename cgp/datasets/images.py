@@ -12,22 +12,67 @@ from cgp.core.errors import DataError
 
 
 def load_image(path: Path, mode: str = "RGB") -> Image.Image:
-    """Decode ``path`` fully (so truncated files fail here) and convert to ``mode``.
+    """Decode ``path`` fully (so truncated files fail here) and convert to ``mode`` (RGB or L).
 
-    RGBA is composited on white before conversion to RGB; grayscale is expanded.
+    Transparency (RGBA, LA, palette images with a transparent colour) is composited on white;
+    grayscale is expanded. High-bit-depth images (16-bit ``I;16``, 32-bit integer ``I``, float
+    ``F``) are scaled to 8 bits by their type's range (16-bit: 0..65535; float: 0..1) rather than
+    clipped; a 32-bit integer image whose values exceed 16 bits, or a mode with no sensible
+    conversion (CMYK is converted by Pillow; others are refused), is an error naming the file.
     """
     try:
         with Image.open(path) as img:
             img.load()
-            if mode == "RGB" and img.mode in ("RGBA", "LA", "P"):
-                img = img.convert("RGBA")
-                background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(background, img)
-            return img.convert(mode)
+            return _convert(img, mode, path)
     except FileNotFoundError:
         raise DataError(f"image '{path}' does not exist") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except IsADirectoryError:
+        raise DataError(f"image '{path}' is a folder, not an image file") from None
+    except Image.DecompressionBombError:
+        raise DataError(
+            f"image '{path}' is larger than Pillow's decompression-bomb limit "
+            f"({Image.MAX_IMAGE_PIXELS} pixels); downscale it before training"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"image '{path}' is corrupt or not an image ({exc}); remove or replace it") from None
+
+
+_EIGHT_BIT = {"1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "YCbCr", "LAB", "HSV", "La", "RGBa", "RGBX"}
+
+
+def _convert(img: Image.Image, mode: str, path: Path) -> Image.Image:
+    if img.mode not in _EIGHT_BIT:
+        img = _to_eight_bit(img, path)
+    if (img.mode == "P" and "transparency" in img.info) or img.mode in ("PA", "LA", "La", "RGBa"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    return img.convert(mode)
+
+
+def _to_eight_bit(img: Image.Image, path: Path) -> Image.Image:
+    """A single-channel high-bit-depth image as 8-bit ``L``, scaled by its type's range."""
+    if img.mode.startswith("I;16") or img.mode == "I":
+        values = np.asarray(img.convert("I") if img.mode != "I" else img, dtype=np.float64)
+        if values.min() < 0 or values.max() > 65535:
+            raise DataError(
+                f"image '{path}' is a 32-bit integer image with values outside 0..65535; convert it to 8 or 16 bits"
+            )
+        scaled = values / 65535.0
+    elif img.mode == "F":
+        values = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise DataError(f"image '{path}' is a float image with NaN or infinite values; fix or remove it")
+        if values.min() < 0 or values.max() > 1:
+            raise DataError(
+                f"image '{path}' is a float image with values outside 0..1 ({values.min():.3g}..{values.max():.3g}); "
+                "scale it to 0..1 or save it as 8 or 16 bits"
+            )
+        scaled = values
+    else:
+        raise DataError(f"image '{path}' has pixel mode '{img.mode}', which cgp cannot read; save it as 8-bit RGB")
+    return Image.fromarray((scaled * 255.0).round().astype(np.uint8), mode="L")
 
 
 def to_tensor(img: Image.Image) -> torch.Tensor:

@@ -22,9 +22,9 @@ import av
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
 
 from cgp.core.errors import DataError
+from cgp.datasets.images import load_image
 from cgp.datasets.paths import IMAGE_SUFFIXES
 
 log = logging.getLogger("cgp.data")
@@ -167,11 +167,7 @@ def read_frame_folder(folder: Path, size: int, channels: int = 3) -> torch.Tenso
         raise DataError(f"frame folder '{folder}' holds no image files; remove it or add its frames")
     frames, shape = [], None
     for path in files:
-        try:
-            with Image.open(path) as img:
-                array = np.asarray(img.convert("L" if channels == 1 else "RGB"))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"frame '{path}' is not a readable image ({exc}); replace or remove it") from None
+        array = np.asarray(load_image(path, "L" if channels == 1 else "RGB"))
         if shape is not None and array.shape != shape:
             raise DataError(
                 f"frame '{path}' is {array.shape[1]}x{array.shape[0]} but the folder's first frame is "

@@ -12,15 +12,12 @@ so repeated evaluations give identical numbers.
 
 from __future__ import annotations
 
-import json
-
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from cgp.core.metrics import EvalContext
+from cgp.core.metrics import EvalContext, load_cached_model, save_cached_model
 from cgp.core.seeding import isolated_rng
 from cgp.metrics.frechet import frechet_distance
 
@@ -99,15 +96,11 @@ def load_or_train_judge(context: EvalContext) -> JudgeClassifier:
         "seed": JUDGE_SEED,
         "version": 2,
     }
-    weights, meta = context.work_dir / "judge.safetensors", context.work_dir / "judge.json"
     judge = JudgeClassifier(num_classes)
-    if weights.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
-        judge.load_state_dict(load_file(str(weights)))
+    if load_cached_model(judge, context.work_dir, "judge", key):
         return judge.eval()
     judge = train_judge(task.build_dataset("train"), num_classes)
-    context.work_dir.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in judge.state_dict().items()}, str(weights))
-    meta.write_text(json.dumps(key))
+    save_cached_model(judge, context.work_dir, "judge", key)
     return judge
 
 

@@ -7,7 +7,6 @@ Trained on the built-in procedural shapes, or on ``ROOT/{train,test}/<class>/`` 
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -17,9 +16,10 @@ from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
 from cgp.core.config import DataConfig, EvalConfig, ObjectiveConfig, RunConfig, StrictModel, TrainerConfig
-from cgp.core.errors import ConfigError
+from cgp.core.errors import CheckpointError, ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.objective import Objective
+from cgp.core.rundir import RunDir
 from cgp.core.task import Task
 from cgp.datasets.class_folder import class_names
 from cgp.datasets.images import to_pil
@@ -31,6 +31,8 @@ from cgp.plugins.cgan.models import (
     ClassLabel,
     ConditionalDCGANGenerator,
 )
+
+CLASSES_FILE = "classes.json"
 
 
 class CganModelConfig(StrictModel):
@@ -86,10 +88,26 @@ class CganTask(Task):
     config_model = CganConfig
     generate_options = GenerateOptions
 
-    @cached_property
+    _class_names: list[str] | None = None
+
+    def setup(self, run_root: Path, train: bool) -> None:
+        """The class names into ``RUN_DIR/classes.json`` when training starts, read back otherwise, so
+        evaluation and generation never need the training folder."""
+        run = RunDir(run_root)
+        stored = run.read_json(CLASSES_FILE)
+        if stored is not None:
+            if not isinstance(stored, list) or not all(isinstance(name, str) for name in stored) or len(stored) < 2:
+                raise CheckpointError(f"run file '{run.root / CLASSES_FILE}' is damaged (not a list of class names)")
+            self._class_names = stored
+        elif train:
+            run.write_json(CLASSES_FILE, self.class_names)
+
+    @property
     def class_names(self) -> list[str]:
-        root = self.config.data.root
-        return class_names(root) if root is not None else list(SHAPE_CLASSES)
+        if self._class_names is None:
+            root = self.config.data.root
+            self._class_names = class_names(root) if root is not None else list(SHAPE_CLASSES)
+        return self._class_names
 
     def build_models(self) -> GanModels:
         m, k = self.config.model, len(self.class_names)

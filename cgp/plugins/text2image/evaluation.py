@@ -50,11 +50,10 @@ from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.utils.data import Dataset
 
-from cgp.core.metrics import EvalContext
+from cgp.core.metrics import EvalContext, load_cached_model, save_cached_model
 from cgp.core.seeding import isolated_rng
 from cgp.metrics.frechet import frechet_distance
 from cgp.metrics.image import high_frequency_energy
@@ -143,19 +142,12 @@ def _cache_key(context: EvalContext, model: str, train: CaptionEvalSet, **settin
 def _load_or_train(context: EvalContext, key: dict, seed: int, build: Callable[[], M], train: Callable[[M], None]) -> M:
     """``build()`` (always under the seed, so a cache hit draws as much randomness as a miss) on the
     evaluation device; then the cached weights if their key matches, else ``train`` and cache."""
-    name = key["model"]
-    weights, meta = context.work_dir / f"{name}.safetensors", context.work_dir / f"{name}.json"
     with isolated_rng(seed):
         model = build().to(context.device)
-    if weights.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
-        model.load_state_dict(load_file(str(weights)))
+    if load_cached_model(model, context.work_dir, key["model"], key):
         return model.eval()
     train(model)
-    context.work_dir.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_name(f".{weights.name}.{os.getpid()}.tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    os.replace(tmp, weights)
-    meta.write_text(json.dumps(key))  # after the weights: a key never describes half-written weights
+    save_cached_model(model, context.work_dir, key["model"], key)
     return model.eval()
 
 
