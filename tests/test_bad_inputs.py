@@ -158,6 +158,16 @@ def _run_with_pointer(s: Scratch, name: str) -> list[str]:
     return ["evaluate", str(run)]
 
 
+def _read_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's folder is on a read-only file system."""
+    import cgp.core.report as report
+
+    def refuse(path: Path, text: str) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(report, "write_atomic", refuse)
+
+
 def _bomb(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 64)
 
@@ -509,6 +519,13 @@ CASES = [
         2,
         "a_file",
     ),  # noqa: E501
+    Case(
+        "report on a read-only file system",
+        lambda s: ["report", str(s.run()), "--output", str(s.tmp / "r.html")],
+        2,
+        "read-only (choose a writable",
+        patch=_read_only,
+    ),
     Case("report of a plain folder", lambda s: ["report", str(s.tmp)], 2, "not a run directory"),
     Case(
         "report with a cut metrics line",

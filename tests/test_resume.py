@@ -194,6 +194,29 @@ def test_sigterm_saves_and_says_how_to_resume(tmp_path: Path) -> None:
     assert last is not None and load_checkpoint(last).meta["step"] >= 5
 
 
+def test_a_second_signal_stops_at_once_in_one_line(tmp_path: Path) -> None:
+    """Two Ctrl-C within one (slow) step: no checkpoint is written, the exit status is SIGINT's, and
+    the message is one line, not a traceback or click's 'Aborted!'."""
+    run_dir = tmp_path / "run"
+    slow = ["model.image_size=64", "model.generator_width=128", "trainer.batch_size=64", "trainer.log_every=1"]
+    cmd = [sys.executable, "-m", "cgp", "train", "--plugin", "cgan", "--run-dir", str(run_dir)]
+    cmd += sets(*TINY, *slow, "trainer.steps=100000", "trainer.checkpoint_every=0", "trainer.sample_every=0")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run_dir / "metrics.jsonl").exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    errors = [line for line in err.splitlines() if line.startswith("cgp: error:")]
+    assert len(errors) == 1 and "SIGINT received twice" in errors[0], err
+    assert "Traceback" not in err and "Aborted" not in err
+    assert find_last(run_dir / "checkpoints") is None
+
+
 def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     proc = cgp_subprocess(
