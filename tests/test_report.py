@@ -170,3 +170,28 @@ def test_missing_run_dir_raises(tmp_path: Path) -> None:
 def test_run_dir_without_config_raises(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError):
         write_report(RunDir(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("task", "tiny", "generator_terms"),
+    [
+        ("pix2pix", "test_pix2pix", {"g_adv", "l1"}),
+        ("cyclegan", "test_cyclegan", {"cycle_a", "cycle_b"}),
+    ],
+)
+def test_regression_terms_are_drawn_with_the_generator(
+    tmp_path: Path, task: str, tiny: str, generator_terms: set[str]
+) -> None:
+    """pix2pix's L1 and CycleGAN's cycle terms have no g_ prefix; the logged sides put them with G."""
+    import importlib
+
+    from conftest import run_cli, sets
+
+    settings = importlib.import_module(tiny).TINY
+    overrides = sets(*settings, "trainer.steps=2", "trainer.sample_every=0", "eval.metrics=[]")
+    result = run_cli("train", "--plugin", task, "--run-dir", str(tmp_path / "run"), *overrides)
+    assert result.exit_code == 0, result.output
+    groups = report.curve_groups(RunDir(tmp_path / "run").read_metrics())
+    assert generator_terms <= set(groups["generator"]), groups
+    assert not generator_terms & set(groups["discriminator"])
+    assert groups["discriminator"] and all(name.startswith("d_") for name in groups["discriminator"]), groups
