@@ -13,7 +13,6 @@ import html
 import io
 import json
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cgp.core.errors import ConfigError
-from cgp.core.rundir import RunDir, write_atomic
+from cgp.core.rundir import SAMPLE_STEP, RunDir, write_atomic
 
 MAX_EMBED_BYTES = 20 * 1024 * 1024
 """A single media file above this size is listed by name, not embedded."""
@@ -45,7 +44,6 @@ AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg",
 VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
 _MEDIA_TYPES = IMAGE_TYPES | AUDIO_TYPES | VIDEO_TYPES
 
-_STEP_RE = re.compile(r"step_(\d+)")
 _AUX_KEYS = ("lr_g", "lr_d", "steps_per_sec")
 _SKIPPED_KEYS = ("step", "time")
 
@@ -363,7 +361,7 @@ def _group_samples(samples_dir: Path) -> tuple[dict[int, list[Path]], list[Path]
     if not samples_dir.is_dir():
         return by_step, unstepped
     for path in sorted(p for p in samples_dir.rglob("*") if p.is_file()):
-        match = _STEP_RE.search(_rel(path, samples_dir))
+        match = SAMPLE_STEP.search(_rel(path, samples_dir))
         if match is None:
             unstepped.append(path)
         else:
