@@ -370,3 +370,34 @@ def test_a_name_used_by_an_adversarial_loss_and_a_term_is_rejected() -> None:
     host.register(Plugin(), "clash")
     host.collect()
     assert "'bce' is registered by both plugin 'cgp.core' and plugin 'clash'" in failure_for(host, "clash")
+
+
+def test_a_plugin_whose_registration_fails_gets_no_event_hooks_and_keeps_no_names() -> None:
+    class HalfRegistered(Recorder):
+        @hookimpl
+        def cgp_register_tasks(self, register: Callable[[type], None]) -> None:
+            register(BetaTask)
+
+        @hookimpl
+        def cgp_register_metrics(self, register: Callable[..., None]) -> None:
+            raise RuntimeError("metrics broke")
+
+    half, listener = HalfRegistered(), Recorder()
+    host = make_plugin_manager()
+    host.register(half, "half")
+    host.register(listener, "listener")
+    host.collect()
+    assert "metrics broke" in failure_for(host, "half")
+    assert "beta" not in host.tasks, "the task it registered before failing is withdrawn"
+    assert "half" not in host.infos
+    host.step_end(step=1, metrics={"g_adv": 1.0})
+    assert half.calls == [] and listener.calls == [("step_end", {"step": 1, "metrics": {"g_adv": 1.0}})]
+
+
+def test_registration_hooks_are_traced(tmp_path: Path) -> None:
+    from conftest import cgp_subprocess
+
+    result = cgp_subprocess("-v", "plugins", env={"CGP_TRACE_PLUGINS": "1"})
+    assert result.returncode == 0, result.stderr
+    for hook in ("cgp_register_tasks", "cgp_register_losses", "cgp_register_metrics", "cgp_register_datasets"):
+        assert hook in result.stderr, hook

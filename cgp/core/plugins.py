@@ -164,8 +164,10 @@ class PluginHost:
             self.register(plugin, ep.name, dist_name, dist_version)
 
     def collect(self) -> None:
-        """Call the registration hooks of plugins not collected yet, one plugin at a time so that
-        errors are attributed to it."""
+        """Call the registration hooks of plugins not collected yet, through pluggy (so tracing,
+        ordering and wrappers apply) but one plugin at a time, so that an error names its plugin. A
+        plugin whose registration fails is unregistered with everything it registered: it gets no
+        event hooks and its half-registered names do not linger."""
         pending = set(self.infos) - self._collected_plugins
         if not pending:
             return
@@ -176,20 +178,35 @@ class PluginHost:
             ("cgp_register_metrics", self.metrics.add),
             ("cgp_register_datasets", self.datasets.add),
         ]
+        failed: set[str] = set()
         for hook_name, add in calls:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 plugin_name = impl.plugin_name
-                if plugin_name not in pending:
+                if plugin_name not in pending or plugin_name in failed:
                     continue
+                others = [p for p in self.pm.get_plugins() if p is not impl.plugin]
+                only_this = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
                 try:
-                    impl.function(register=_bind_owner(add, plugin_name))
+                    only_this(register=_bind_owner(add, plugin_name))
                 except Exception as exc:
                     self._fail(plugin_name, f"{hook_name}: {_one_line(exc)}")
+                    failed.add(plugin_name)
+        for plugin_name in failed:
+            self._drop(plugin_name)
         for info in self.infos.values():
             info.tasks = self.tasks.by_plugin(info.name)
             info.losses = sorted(self.adversarial_losses.by_plugin(info.name) + self.term_losses.by_plugin(info.name))
             info.metrics = self.metrics.by_plugin(info.name)
             info.datasets = self.datasets.by_plugin(info.name)
+
+    def _drop(self, plugin_name: str) -> None:
+        """Unregister a plugin whose registration failed and remove what it registered."""
+        plugin = self.pm.get_plugin(plugin_name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+        for registry in (self.tasks, self.adversarial_losses, self.term_losses, self.metrics, self.datasets):
+            registry.remove_plugin(plugin_name)
+        self.infos.pop(plugin_name, None)
 
     def _fail(self, plugin_name: str, error: str) -> None:
         info = self.infos.get(plugin_name)
