@@ -401,3 +401,53 @@ def test_registration_hooks_are_traced(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for hook in ("cgp_register_tasks", "cgp_register_losses", "cgp_register_metrics", "cgp_register_datasets"):
         assert hook in result.stderr, hook
+
+
+@pytest.mark.parametrize(
+    ("needed", "message"),
+    [
+        ("2.0", "needs cgp plugin API 2.0, but this cgp provides API 1.0; upgrade cgp"),
+        ("1.9", "needs cgp plugin API 1.9, but this cgp provides API 1.0; upgrade cgp"),
+        ("0.3", "needs cgp plugin API 0.3, but this cgp provides API 1.0; install a version of the plugin"),
+        ("soon", "CGP_API = 'soon' is not a version like '1.0'"),
+    ],
+)
+def test_a_plugin_needing_another_api_fails_alone(needed: str, message: str) -> None:
+    future = TaskPlugin(BetaTask)
+    future.CGP_API = needed  # type: ignore[attr-defined]
+    host = make_plugin_manager()
+    host.register(future, "future")
+    host.register(TaskPlugin(AlphaTask), "alpha")
+    host.collect()
+    assert message in failure_for(host, "future")
+    assert "beta" not in host.tasks and host.task("alpha") is AlphaTask
+
+
+def test_plugins_stating_the_current_api_load_and_say_so() -> None:
+    from cgp.api import VERSION
+
+    current = TaskPlugin(BetaTask)
+    current.CGP_API = f"{VERSION[0]}.{VERSION[1]}"  # type: ignore[attr-defined]
+    host = make_plugin_manager()
+    host.register(current, "current")
+    host.collect()
+    assert host.task("beta") is BetaTask and host.infos["current"].api == "1.0"
+
+
+def test_every_public_name_is_importable_and_no_plugin_imports_a_private_name() -> None:
+    import re
+
+    import cgp.api
+    import cgp.plugins
+
+    assert all(hasattr(cgp.api, name) for name in cgp.api.__all__)
+    private = re.compile(r"from cgp\.\S+ import .*\b_[a-z]\w*")
+    roots = [Path(cgp.plugins.__file__).parent, Path(__file__).parents[1] / "examples"]
+    offenders = [
+        f"{path}:{number}"
+        for root in roots
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if private.search(line)
+    ]
+    assert not offenders, offenders

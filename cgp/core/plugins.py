@@ -49,6 +49,7 @@ class PluginInfo:
     version: str | None
     module: str
     hooks: list[str] = field(default_factory=list)
+    api: str | None = None  # the plugin API version the plugin says it needs (CGP_API)
     tasks: list[str] = field(default_factory=list)
     losses: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
@@ -72,6 +73,8 @@ class PluginFailure:
 
 class _CoreLosses:
     """The core's own loss terms, registered through the same hook as a plugin's."""
+
+    CGP_API = "1.0"
 
     @hookspecs.hookimpl
     def cgp_register_losses(self, register: Callable[[type], None]) -> None:
@@ -109,6 +112,11 @@ class PluginHost:
 
     def register(self, plugin: object, name: str, distribution: str | None = None, version: str | None = None) -> None:
         """Register a plugin object (a module or an instance with hookimpls) under ``name``."""
+        needed = getattr(plugin, "CGP_API", None)
+        problem = _api_problem(needed)
+        if problem is not None:
+            self.failures.append(PluginFailure(name, distribution, version, problem))
+            return
         already = self.pm.is_registered(plugin)
         try:
             self.pm.register(plugin, name=name)
@@ -120,7 +128,7 @@ class PluginHost:
             return
         module = getattr(plugin, "__name__", type(plugin).__module__)
         hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
-        self.infos[name] = PluginInfo(name, distribution, version, module, hooks)
+        self.infos[name] = PluginInfo(name, distribution, version, module, hooks, api=str(needed) if needed else None)
 
     def load_entry_points(self) -> None:
         """Import every plugin of the ``cgp`` entry-point group, honouring the allow/block lists."""
@@ -282,6 +290,25 @@ def _bind_owner(add: Callable[..., None], plugin: str) -> Callable[..., None]:
         add(*args, plugin=plugin)
 
     return register
+
+
+def _api_problem(needed: object) -> str | None:
+    """Why a plugin stating ``CGP_API = needed`` cannot load here, or None when it can (same major
+    version, minor not newer than this cgp's; no statement at all is accepted)."""
+    if needed is None:
+        return None
+    from cgp.api import VERSION
+
+    provided = f"{VERSION[0]}.{VERSION[1]}"
+    try:
+        major, minor = (int(part) for part in str(needed).split("."))
+    except ValueError:
+        return f"CGP_API = {needed!r} is not a version like '{provided}'; fix the plugin's CGP_API"
+    if major != VERSION[0] or minor > VERSION[1]:
+        newer = (major, minor) > VERSION
+        what = "upgrade cgp" if newer else "install a version of the plugin made for this cgp"
+        return f"needs cgp plugin API {major}.{minor}, but this cgp provides API {provided}; {what}"
+    return None
 
 
 def _one_line(exc: BaseException) -> str:

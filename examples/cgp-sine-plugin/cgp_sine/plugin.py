@@ -24,6 +24,8 @@ from cgp.core.metrics import EvalContext
 from cgp.core.rundir import sample_stem
 from cgp.core.task import Task
 
+CGP_API = "1.0"  # the plugin API this plugin is written for (cgp.api.VERSION)
+
 FREQUENCIES = (1.0, 2.0, 3.0, 4.0)
 
 
