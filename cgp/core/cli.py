@@ -313,7 +313,14 @@ def _open_run(run_dir: Path, device: str | None) -> tuple[Any, Any, Any, Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of metric names to numbers.")
 @click.option("--device", default=None, help="cpu (default) or cuda[:N]; CPU results are bit-reproducible.")
-def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None) -> None:
+@click.option(
+    "--metrics",
+    "metric_names",
+    default=None,
+    metavar="A,B",
+    help="Metrics to compute instead of the run's eval.metrics.",
+)
+def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None, metric_names: str | None) -> None:
     """Compute the task's metrics for the run's last checkpoint."""
     import torch
 
@@ -321,6 +328,13 @@ def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None) -
     from cgp.core.trainer import EVAL_SEED
 
     run, task, loaded, dev = _open_run(run_dir, device)
+    if metric_names is not None:
+        names = [name.strip() for name in metric_names.split(",") if name.strip()]
+        if not names:
+            raise ConfigError("--metrics needs at least one metric name (run 'cgp plugins' to list them)")
+        for name in names:
+            task.host.metrics.get(name)  # an unknown name is one line listing the installed metrics
+        task.config.eval.metrics = names  # this evaluation only; the run's config.yaml is unchanged
     run.eval.mkdir(parents=True, exist_ok=True)
     with isolated_rng(EVAL_SEED), torch.no_grad():
         results = task.evaluate(loaded.models, split, run.eval, dev)
