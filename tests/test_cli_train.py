@@ -172,3 +172,13 @@ def test_a_run_dir_without_checkpoint_can_be_reused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["step"] for x in (run_dir / "metrics.jsonl").read_text().splitlines()] == [2]
+
+
+def test_evaluate_takes_another_metric_list_without_changing_the_run(trained_run: Path) -> None:
+    config_before = (trained_run / "config.yaml").read_bytes()
+    unknown = run_cli("evaluate", str(trained_run), "--metrics", "class_judge,nope")
+    assert unknown.exit_code == 2 and "unknown metric 'nope'" in unknown.output
+    result = run_cli("evaluate", str(trained_run), "--json", "--metrics", "class_judge")
+    assert result.exit_code == 0, result.output
+    assert "condition_accuracy" in json.loads(result.output.strip().splitlines()[-1])
+    assert (trained_run / "config.yaml").read_bytes() == config_before

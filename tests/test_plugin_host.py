@@ -370,3 +370,84 @@ def test_a_name_used_by_an_adversarial_loss_and_a_term_is_rejected() -> None:
     host.register(Plugin(), "clash")
     host.collect()
     assert "'bce' is registered by both plugin 'cgp.core' and plugin 'clash'" in failure_for(host, "clash")
+
+
+def test_a_plugin_whose_registration_fails_gets_no_event_hooks_and_keeps_no_names() -> None:
+    class HalfRegistered(Recorder):
+        @hookimpl
+        def cgp_register_tasks(self, register: Callable[[type], None]) -> None:
+            register(BetaTask)
+
+        @hookimpl
+        def cgp_register_metrics(self, register: Callable[..., None]) -> None:
+            raise RuntimeError("metrics broke")
+
+    half, listener = HalfRegistered(), Recorder()
+    host = make_plugin_manager()
+    host.register(half, "half")
+    host.register(listener, "listener")
+    host.collect()
+    assert "metrics broke" in failure_for(host, "half")
+    assert "beta" not in host.tasks, "the task it registered before failing is withdrawn"
+    assert "half" not in host.infos
+    host.step_end(step=1, metrics={"g_adv": 1.0})
+    assert half.calls == [] and listener.calls == [("step_end", {"step": 1, "metrics": {"g_adv": 1.0}})]
+
+
+def test_registration_hooks_are_traced(tmp_path: Path) -> None:
+    from conftest import cgp_subprocess
+
+    result = cgp_subprocess("-v", "plugins", env={"CGP_TRACE_PLUGINS": "1"})
+    assert result.returncode == 0, result.stderr
+    for hook in ("cgp_register_tasks", "cgp_register_losses", "cgp_register_metrics", "cgp_register_datasets"):
+        assert hook in result.stderr, hook
+
+
+@pytest.mark.parametrize(
+    ("needed", "message"),
+    [
+        ("2.0", "needs cgp plugin API 2.0, but this cgp provides API 1.0; upgrade cgp"),
+        ("1.9", "needs cgp plugin API 1.9, but this cgp provides API 1.0; upgrade cgp"),
+        ("0.3", "needs cgp plugin API 0.3, but this cgp provides API 1.0; install a version of the plugin"),
+        ("soon", "CGP_API = 'soon' is not a version like '1.0'"),
+    ],
+)
+def test_a_plugin_needing_another_api_fails_alone(needed: str, message: str) -> None:
+    future = TaskPlugin(BetaTask)
+    future.CGP_API = needed  # type: ignore[attr-defined]
+    host = make_plugin_manager()
+    host.register(future, "future")
+    host.register(TaskPlugin(AlphaTask), "alpha")
+    host.collect()
+    assert message in failure_for(host, "future")
+    assert "beta" not in host.tasks and host.task("alpha") is AlphaTask
+
+
+def test_plugins_stating_the_current_api_load_and_say_so() -> None:
+    from cgp.api import VERSION
+
+    current = TaskPlugin(BetaTask)
+    current.CGP_API = f"{VERSION[0]}.{VERSION[1]}"  # type: ignore[attr-defined]
+    host = make_plugin_manager()
+    host.register(current, "current")
+    host.collect()
+    assert host.task("beta") is BetaTask and host.infos["current"].api == "1.0"
+
+
+def test_every_public_name_is_importable_and_no_plugin_imports_a_private_name() -> None:
+    import re
+
+    import cgp.api
+    import cgp.plugins
+
+    assert all(hasattr(cgp.api, name) for name in cgp.api.__all__)
+    private = re.compile(r"from cgp\.\S+ import .*\b_[a-z]\w*")
+    roots = [Path(cgp.plugins.__file__).parent, Path(__file__).parents[1] / "examples"]
+    offenders = [
+        f"{path}:{number}"
+        for root in roots
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if private.search(line)
+    ]
+    assert not offenders, offenders

@@ -12,7 +12,7 @@ from PIL import Image
 from cgp.core import report
 from cgp.core.errors import CheckpointError
 from cgp.core.report import write_report
-from cgp.core.rundir import RunDir
+from cgp.core.rundir import RunDir, sample_stem
 
 PNG_URI = '<img src="data:image/png;base64,'
 
@@ -118,7 +118,7 @@ def test_report_groups_samples_by_step(tmp_path: Path) -> None:
 def test_report_limits_earlier_steps(tmp_path: Path) -> None:
     run = _make_run(tmp_path / "run")
     for step in range(40, 120, 10):
-        _png(run.samples / f"step_{step:08d}.png")
+        _png(run.samples / f"{sample_stem(step)}.png")
     page = write_report(run).read_text()
     earlier = re.findall(r"<h4>Step (\d+)</h4>", page)
     assert len(earlier) == report.EARLIER_STEPS
@@ -170,3 +170,39 @@ def test_missing_run_dir_raises(tmp_path: Path) -> None:
 def test_run_dir_without_config_raises(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError):
         write_report(RunDir(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("task", "tiny", "generator_terms"),
+    [
+        ("pix2pix", "test_pix2pix", {"g_adv", "l1"}),
+        ("cyclegan", "test_cyclegan", {"cycle_a", "cycle_b"}),
+    ],
+)
+def test_regression_terms_are_drawn_with_the_generator(
+    tmp_path: Path, task: str, tiny: str, generator_terms: set[str]
+) -> None:
+    """pix2pix's L1 and CycleGAN's cycle terms have no g_ prefix; the logged sides put them with G."""
+    import importlib
+
+    from conftest import run_cli, sets
+
+    settings = importlib.import_module(tiny).TINY
+    overrides = sets(*settings, "trainer.steps=2", "trainer.sample_every=0", "eval.metrics=[]")
+    result = run_cli("train", "--plugin", task, "--run-dir", str(tmp_path / "run"), *overrides)
+    assert result.exit_code == 0, result.output
+    groups = report.curve_groups(RunDir(tmp_path / "run").read_metrics())
+    assert generator_terms <= set(groups["generator"]), groups
+    assert not generator_terms & set(groups["discriminator"])
+    assert groups["discriminator"] and all(name.startswith("d_") for name in groups["discriminator"]), groups
+
+
+def test_every_plugin_names_its_samples_through_core() -> None:
+    """The report parses sample names, so core owns them: no plugin formats ``step_...`` itself."""
+    import cgp.plugins
+
+    sources = sorted(Path(cgp.plugins.__file__).parent.rglob("*.py"))
+    assert sources
+    offenders = [str(path) for path in sources if 'f"step_{' in path.read_text()]
+    assert not offenders, offenders
+    assert report.SAMPLE_STEP.fullmatch(sample_stem(250)).group(1) == "00000250"

@@ -200,3 +200,35 @@ def test_task_setup_sees_the_run_directory_before_the_models_are_built(tmp_path:
     task = RecordingTask(trainer.config, trainer.host)
     Trainer(task, trainer.run, trainer.host)
     assert calls[:2] == [("setup", (tmp_path / "run", True)), ("build_models", None)]
+
+
+def test_train_step_alone_updates_both_sides_and_returns_their_terms(tmp_path: Path) -> None:
+    trainer, _ = _trainer(tmp_path, "trainer.n_critic=2")
+    trainer.prepare()
+    g_before = {k: v.clone() for k, v in trainer.models.generators.state_dict().items()}
+    d_before = {k: v.clone() for k, v in trainer.models.discriminators.state_dict().items()}
+    d_terms, g_terms = trainer.train_step(trainer._batches)
+    assert set(d_terms) == {"d_real", "d_fake", "d_mismatch"} and set(g_terms) == {"g_adv"}
+    assert trainer.batches_consumed == 2, "each critic update draws its own batch"
+    g_after, d_after = trainer.models.generators.state_dict(), trainer.models.discriminators.state_dict()
+    assert any(not torch.equal(g_before[k], g_after[k]) for k in g_before)
+    assert any(not torch.equal(d_before[k], d_after[k]) for k in d_before)
+    assert trainer.step == 0, "the schedule around the step (counting, logging, saving) is fit's"
+
+
+def test_logged_rows_say_which_side_each_term_belongs_to(tmp_path: Path) -> None:
+    trainer, _ = _trainer(tmp_path, "trainer.steps=4", "trainer.log_every=2", "objective.terms={l1: 1.0}")
+    trainer.fit()
+    rows = [r for r in trainer.run.read_metrics() if "sides" in r]
+    assert [r["step"] for r in rows] == [2, 4]
+    assert rows[-1]["sides"] == {"d": ["d_real", "d_fake", "d_mismatch"], "g": ["g_adv", "l1"]}
+    assert rows[-1]["g_loss"] == pytest.approx(rows[-1]["g_adv"] + rows[-1]["l1"])
+
+
+def test_a_term_name_on_both_sides_is_an_error_not_a_merge() -> None:
+    from cgp.core.errors import PluginError
+    from cgp.core.trainer import _TermWindow
+
+    window = _TermWindow()
+    with pytest.raises(PluginError, match="'shared' is reported by both"):
+        window.add({"shared": torch.tensor(1.0)}, {"shared": torch.tensor(2.0)})

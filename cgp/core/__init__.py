@@ -16,6 +16,7 @@ from cgp.core.objective import (
     Objective,
     Terms,
 )
+from cgp.core.rundir import RunDir, sample_stem
 from cgp.core.task import Task
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "MatchingAwareTerms",
     "Objective",
     "ObjectiveConfig",
+    "RunDir",
     "PluginError",
     "RunConfig",
     "Scores",
@@ -46,4 +48,5 @@ __all__ = [
     "Terms",
     "TermLoss",
     "TrainerConfig",
+    "sample_stem",
 ]

@@ -114,23 +114,33 @@ def cli(verbose: bool) -> None:
 
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def plugins_cmd(as_json: bool) -> None:
-    """List installed plugins: name, version, distribution, tasks, hooks; and plugins that failed."""
+@click.option("--verbose", "-v", is_flag=True, help="Also each plugin's module, API version and hooks.")
+def plugins_cmd(as_json: bool, verbose: bool) -> None:
+    """List installed plugins and what each registered (tasks, losses, metrics, readers); and the
+    plugins that failed, with why."""
+    from cgp.api import VERSION
     from cgp.core.plugins import load_plugins
 
     host = load_plugins()
     infos = [dataclasses.asdict(i) for i in host.infos.values()]
     failures = [dataclasses.asdict(f) for f in host.failures]
     if as_json:
-        click.echo(json.dumps({"plugins": infos, "failed": failures}, indent=2))
+        api = f"{VERSION[0]}.{VERSION[1]}"
+        click.echo(json.dumps({"api": api, "plugins": infos, "failed": failures}, indent=2))
         return
+    if verbose:
+        click.echo(f"cgp plugin API {VERSION[0]}.{VERSION[1]}")
     for info in infos:
         origin = f"{info['distribution']} {info['version']}" if info["distribution"] else "(not from a distribution)"
-        click.echo(f"{info['name']}  [{origin}]  module {info['module']}")
+        click.echo(f"{info['name']}  [{origin}]")
+        if verbose:
+            needs = info["api"] or "(not stated)"
+            click.echo(f"    module: {info['module']}, needs API {needs}")
         for key in ("tasks", "losses", "metrics", "datasets"):
             if info[key]:
                 click.echo(f"    {key}: {', '.join(info[key])}")
-        click.echo(f"    hooks: {', '.join(info['hooks']) or '-'}")
+        if verbose:
+            click.echo(f"    hooks: {', '.join(info['hooks']) or '-'}")
     for failure in host.failures:
         click.echo(f"FAILED {failure.message()}", err=True)
 
@@ -303,7 +313,14 @@ def _open_run(run_dir: Path, device: str | None) -> tuple[Any, Any, Any, Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of metric names to numbers.")
 @click.option("--device", default=None, help="cpu (default) or cuda[:N]; CPU results are bit-reproducible.")
-def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None) -> None:
+@click.option(
+    "--metrics",
+    "metric_names",
+    default=None,
+    metavar="A,B",
+    help="Metrics to compute instead of the run's eval.metrics.",
+)
+def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None, metric_names: str | None) -> None:
     """Compute the task's metrics for the run's last checkpoint."""
     import torch
 
@@ -311,6 +328,13 @@ def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None) -
     from cgp.core.trainer import EVAL_SEED
 
     run, task, loaded, dev = _open_run(run_dir, device)
+    if metric_names is not None:
+        names = [name.strip() for name in metric_names.split(",") if name.strip()]
+        if not names:
+            raise ConfigError("--metrics needs at least one metric name (run 'cgp plugins' to list them)")
+        for name in names:
+            task.host.metrics.get(name)  # an unknown name is one line listing the installed metrics
+        task.config.eval.metrics = names  # this evaluation only; the run's config.yaml is unchanged
     run.eval.mkdir(parents=True, exist_ok=True)
     with isolated_rng(EVAL_SEED), torch.no_grad():
         results = task.evaluate(loaded.models, split, run.eval, dev)

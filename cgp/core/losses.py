@@ -167,7 +167,9 @@ class TermLoss(Loss):
         """The unweighted term."""
 
 
-def _require(t: LossInputs, name: str, *fields: str) -> None:
+def require_inputs(t: LossInputs, name: str, *fields: str) -> None:
+    """Stop with a config error naming the term when the objective gives it no ``fields`` (a term that
+    needs a target, say, used by a task whose objective has none)."""
     for f in fields:
         if getattr(t, f) is None:
             raise ConfigError(f"loss term '{name}' needs '{f}' but this task's objective provides none")
@@ -181,7 +183,7 @@ class L1Loss(TermLoss):
     scope = "sample"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real", "fake")
+        require_inputs(t, self.name, "real", "fake")
         return F.l1_loss(t.fake.float(), t.real.float())
 
 
@@ -191,7 +193,7 @@ class L2Loss(TermLoss):
     scope = "sample"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real", "fake")
+        require_inputs(t, self.name, "real", "fake")
         return F.mse_loss(t.fake.float(), t.real.float())
 
 
@@ -213,7 +215,7 @@ class GradientDifferenceLoss(TermLoss):
         self.alpha = float(alpha)
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real", "fake")
+        require_inputs(t, self.name, "real", "fake")
         fake, real = t.fake.float(), t.real.float()
         if fake.dim() < 2:
             raise ConfigError(
@@ -233,7 +235,7 @@ class FeatureMatchingLoss(TermLoss):
     side = "generator"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real", "fake")
+        require_inputs(t, self.name, "real", "fake")
         with torch.no_grad():
             real_feats = t.discriminator.features(t.real, t.cond)
         fake_feats = t.discriminator.features(t.fake, t.cond)
@@ -274,7 +276,7 @@ class GradientPenalty(TermLoss):
     side = "discriminator"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real", "fake")
+        require_inputs(t, self.name, "real", "fake")
         real, fake = t.real.detach(), t.fake.detach()
         eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
         mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
@@ -289,7 +291,7 @@ class R1Penalty(TermLoss):
     side = "discriminator"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real")
+        require_inputs(t, self.name, "real")
         real = t.real.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(_score_sum(t.discriminator(real, t.cond)), real, create_graph=True)
         return 0.5 * grad.flatten(1).pow(2).sum(dim=1).mean()

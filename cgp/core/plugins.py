@@ -49,6 +49,7 @@ class PluginInfo:
     version: str | None
     module: str
     hooks: list[str] = field(default_factory=list)
+    api: str | None = None  # the plugin API version the plugin says it needs (CGP_API)
     tasks: list[str] = field(default_factory=list)
     losses: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
@@ -72,6 +73,8 @@ class PluginFailure:
 
 class _CoreLosses:
     """The core's own loss terms, registered through the same hook as a plugin's."""
+
+    CGP_API = "1.0"
 
     @hookspecs.hookimpl
     def cgp_register_losses(self, register: Callable[[type], None]) -> None:
@@ -109,6 +112,11 @@ class PluginHost:
 
     def register(self, plugin: object, name: str, distribution: str | None = None, version: str | None = None) -> None:
         """Register a plugin object (a module or an instance with hookimpls) under ``name``."""
+        needed = getattr(plugin, "CGP_API", None)
+        problem = _api_problem(needed)
+        if problem is not None:
+            self.failures.append(PluginFailure(name, distribution, version, problem))
+            return
         already = self.pm.is_registered(plugin)
         try:
             self.pm.register(plugin, name=name)
@@ -120,7 +128,7 @@ class PluginHost:
             return
         module = getattr(plugin, "__name__", type(plugin).__module__)
         hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
-        self.infos[name] = PluginInfo(name, distribution, version, module, hooks)
+        self.infos[name] = PluginInfo(name, distribution, version, module, hooks, api=str(needed) if needed else None)
 
     def load_entry_points(self) -> None:
         """Import every plugin of the ``cgp`` entry-point group, honouring the allow/block lists."""
@@ -164,8 +172,10 @@ class PluginHost:
             self.register(plugin, ep.name, dist_name, dist_version)
 
     def collect(self) -> None:
-        """Call the registration hooks of plugins not collected yet, one plugin at a time so that
-        errors are attributed to it."""
+        """Call the registration hooks of plugins not collected yet, through pluggy (so tracing,
+        ordering and wrappers apply) but one plugin at a time, so that an error names its plugin. A
+        plugin whose registration fails is unregistered with everything it registered: it gets no
+        event hooks and its half-registered names do not linger."""
         pending = set(self.infos) - self._collected_plugins
         if not pending:
             return
@@ -176,20 +186,35 @@ class PluginHost:
             ("cgp_register_metrics", self.metrics.add),
             ("cgp_register_datasets", self.datasets.add),
         ]
+        failed: set[str] = set()
         for hook_name, add in calls:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 plugin_name = impl.plugin_name
-                if plugin_name not in pending:
+                if plugin_name not in pending or plugin_name in failed:
                     continue
+                others = [p for p in self.pm.get_plugins() if p is not impl.plugin]
+                only_this = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
                 try:
-                    impl.function(register=_bind_owner(add, plugin_name))
+                    only_this(register=_bind_owner(add, plugin_name))
                 except Exception as exc:
                     self._fail(plugin_name, f"{hook_name}: {_one_line(exc)}")
+                    failed.add(plugin_name)
+        for plugin_name in failed:
+            self._drop(plugin_name)
         for info in self.infos.values():
             info.tasks = self.tasks.by_plugin(info.name)
             info.losses = sorted(self.adversarial_losses.by_plugin(info.name) + self.term_losses.by_plugin(info.name))
             info.metrics = self.metrics.by_plugin(info.name)
             info.datasets = self.datasets.by_plugin(info.name)
+
+    def _drop(self, plugin_name: str) -> None:
+        """Unregister a plugin whose registration failed and remove what it registered."""
+        plugin = self.pm.get_plugin(plugin_name)
+        if plugin is not None:
+            self.pm.unregister(plugin)
+        for registry in (self.tasks, self.adversarial_losses, self.term_losses, self.metrics, self.datasets):
+            registry.remove_plugin(plugin_name)
+        self.infos.pop(plugin_name, None)
 
     def _fail(self, plugin_name: str, error: str) -> None:
         info = self.infos.get(plugin_name)
@@ -265,6 +290,25 @@ def _bind_owner(add: Callable[..., None], plugin: str) -> Callable[..., None]:
         add(*args, plugin=plugin)
 
     return register
+
+
+def _api_problem(needed: object) -> str | None:
+    """Why a plugin stating ``CGP_API = needed`` cannot load here, or None when it can (same major
+    version, minor not newer than this cgp's; no statement at all is accepted)."""
+    if needed is None:
+        return None
+    from cgp.api import VERSION
+
+    provided = f"{VERSION[0]}.{VERSION[1]}"
+    try:
+        major, minor = (int(part) for part in str(needed).split("."))
+    except ValueError:
+        return f"CGP_API = {needed!r} is not a version like '{provided}'; fix the plugin's CGP_API"
+    if major != VERSION[0] or minor > VERSION[1]:
+        newer = (major, minor) > VERSION
+        what = "upgrade cgp" if newer else "install a version of the plugin made for this cgp"
+        return f"needs cgp plugin API {major}.{minor}, but this cgp provides API {provided}; {what}"
+    return None
 
 
 def _one_line(exc: BaseException) -> str:

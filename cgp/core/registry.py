@@ -54,6 +54,10 @@ class Registry(Generic[T]):
     def by_plugin(self, plugin: str) -> list[str]:
         return sorted(n for n, e in self._entries.items() if e.plugin == plugin)
 
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget every entry ``plugin`` registered (a plugin that failed to load)."""
+        self._entries = {n: e for n, e in self._entries.items() if e.plugin != plugin}
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

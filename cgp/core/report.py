@@ -13,7 +13,6 @@ import html
 import io
 import json
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cgp.core.errors import ConfigError
-from cgp.core.rundir import RunDir, write_atomic
+from cgp.core.rundir import SAMPLE_STEP, RunDir, write_atomic
 
 MAX_EMBED_BYTES = 20 * 1024 * 1024
 """A single media file above this size is listed by name, not embedded."""
@@ -45,7 +44,6 @@ AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg",
 VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
 _MEDIA_TYPES = IMAGE_TYPES | AUDIO_TYPES | VIDEO_TYPES
 
-_STEP_RE = re.compile(r"step_(\d+)")
 _AUX_KEYS = ("lr_g", "lr_d", "steps_per_sec")
 _SKIPPED_KEYS = ("step", "time")
 
@@ -133,7 +131,8 @@ def _curves_section(rows: list[dict[str, Any]]) -> str:
         parts.append('<p class="empty">No metrics logged yet (metrics.jsonl is missing or empty).</p>')
         return "\n".join(parts)
     if train:
-        parts.append(_img_tag(_png_data_uri(_training_figure(train)), "training curves", "plot"))
+        figure = _training_figure(train, curve_groups(rows))
+        parts.append(_img_tag(_png_data_uri(figure), "training curves", "plot"))
     else:
         parts.append('<p class="empty">No training metrics logged yet.</p>')
     if evals:
@@ -259,15 +258,42 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 # -- figures --------------------------------------------------------------------------------------
 
 
-def _training_figure(series: dict[str, _Series]) -> Figure:
-    gen = {k: s for k, s in series.items() if k.startswith("g_")}
-    aux = {k: s for k, s in series.items() if k in _AUX_KEYS or k.startswith("lr_")}
-    disc = {k: s for k, s in series.items() if k not in gen and k not in aux}
+def _generator_terms(rows: list[dict[str, Any]]) -> set[str] | None:
+    """The generator side's term names, as the trainer logged them (``sides`` in each training row);
+    None for a run logged before sides were recorded."""
+    names: set[str] = set()
+    recorded = False
+    for row in rows:
+        sides = row.get("sides")
+        if isinstance(sides, dict) and isinstance(sides.get("g"), list):
+            recorded = True
+            names |= {name for name in sides["g"] if isinstance(name, str)}
+    return names | {"g_loss"} if recorded else None
+
+
+def curve_groups(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The training curves' names by panel: ``discriminator``, ``generator`` (by the sides the
+    trainer logged; by the ``g_`` prefix for runs logged before sides were recorded) and ``aux``
+    (learning rates, speed)."""
+    train, _ = _split_series(rows)
+    generator_terms = _generator_terms(rows)
+    groups: dict[str, list[str]] = {"discriminator": [], "generator": [], "aux": []}
+    for name in sorted(train):
+        if name in _AUX_KEYS or name.startswith("lr_"):
+            groups["aux"].append(name)
+        elif name.startswith("g_") if generator_terms is None else name in generator_terms:
+            groups["generator"].append(name)
+        else:
+            groups["discriminator"].append(name)
+    return groups
+
+
+def _training_figure(series: dict[str, _Series], groups: dict[str, list[str]]) -> Figure:
     fig = Figure(figsize=(10, 8.5), layout="constrained")
     top, middle, bottom = fig.subplots(3, 1, sharex=True, height_ratios=[3, 3, 1.5])
-    _plot_lines(top, disc, "discriminator side")
-    _plot_lines(middle, gen, "generator side")
-    _plot_aux(bottom, aux)
+    _plot_lines(top, {k: series[k] for k in groups["discriminator"]}, "discriminator side")
+    _plot_lines(middle, {k: series[k] for k in groups["generator"]}, "generator side")
+    _plot_aux(bottom, {k: series[k] for k in groups["aux"]})
     bottom.set_xlabel("step")
     return fig
 
@@ -335,7 +361,7 @@ def _group_samples(samples_dir: Path) -> tuple[dict[int, list[Path]], list[Path]
     if not samples_dir.is_dir():
         return by_step, unstepped
     for path in sorted(p for p in samples_dir.rglob("*") if p.is_file()):
-        match = _STEP_RE.search(_rel(path, samples_dir))
+        match = SAMPLE_STEP.search(_rel(path, samples_dir))
         if match is None:
             unstepped.append(path)
         else:

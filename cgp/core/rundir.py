@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,15 @@ import yaml
 
 from cgp.core.checkpoint import find_last, loadable_checkpoint
 from cgp.core.errors import CheckpointError
+
+SAMPLE_STEP = re.compile(r"step_(\d+)")
+"""How ``cgp report`` finds the step in a sample's path (its file or folder name)."""
+
+
+def sample_stem(step: int) -> str:
+    """The name every task gives the samples of ``step`` (``step_00000250``), with its own suffix
+    (``.png``, ``.mp4``) or as a folder; ``cgp report`` groups samples by it."""
+    return f"step_{step:08d}"
 
 
 class RunDir:

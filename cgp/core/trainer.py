@@ -33,7 +33,7 @@ from cgp.core.checkpoint import (
 from cgp.core.config import OptimizerConfig, RunConfig
 from cgp.core.data import to_device, training_loader
 from cgp.core.ema import WeightAverage
-from cgp.core.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
+from cgp.core.errors import CheckpointError, ConfigError, NonFiniteLossError, PluginError, TrainingInterrupted
 from cgp.core.interfaces import GanModels
 from cgp.core.objective import Terms
 from cgp.core.progress import Progress
@@ -122,6 +122,38 @@ class _StopSignal:
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+class _TermWindow:
+    """Each term's running sum between two logged rows, and the side (``d`` or ``g``) it belongs to;
+    a name used by both sides is an error rather than a silent merge."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.side: dict[str, str] = {}
+        self.steps = 0
+        self.started = time.perf_counter()
+
+    def add(self, d_terms: Terms, g_terms: Terms) -> None:
+        for side, terms in (("d", d_terms), ("g", g_terms)):
+            for name, value in terms.items():
+                if self.side.setdefault(name, side) != side:
+                    raise PluginError(
+                        f"loss term '{name}' is reported by both the discriminator and the generator; "
+                        "give the two terms different names"
+                    )
+                self.sums[name] = self.sums.get(name, 0.0) + float(value.detach())
+        self.steps += 1
+
+    def means(self) -> dict[str, float]:
+        return {name: total / self.steps for name, total in self.sums.items()}
+
+    def sides(self) -> dict[str, list[str]]:
+        return {side: [name for name, s in self.side.items() if s == side] for side in ("d", "g")}
+
+    def steps_per_second(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.steps / elapsed if elapsed > 0 else 0.0
 
 
 @dataclass
@@ -424,10 +456,8 @@ class Trainer:
         if self.dist.is_main:
             self.host.train_start(run_dir=self.run.root, config=self.config, start_step=self.step)
         progress = Progress(cfg.steps, self.step, cfg.progress if self.dist.is_main else "off")
-        window: dict[str, float] = {}
-        window_steps = 0
+        window = _TermWindow()
         t_start = time.monotonic()
-        t_window = time.perf_counter()
         status = "completed"
         self.models.train()
         try:
@@ -436,54 +466,18 @@ class Trainer:
                     self._set_lr()
                     for generator in self.models.generators.values():
                         generator.set_progress(self.step, cfg.steps)
-                    # --- update D on real, generated and mismatched pairs (n_critic times) ---
-                    critic_steps = cfg.n_critic if self.d_opt is not None else 1
-                    d_terms: Terms = {}
-                    for i in range(critic_steps):
-                        batch = to_device(next(batches), self.device)
-                        self.batches_consumed += 1
-                        last = i == critic_steps - 1
-                        with self._autocast(), torch.set_grad_enabled(last):
-                            generated = self.objective.generate(batch)
-                        if self.d_opt is not None:
-                            with self._autocast():
-                                d_terms = self.objective.discriminator_terms(batch, generated)
-                            self._update(d_terms, self.d_opt, self.d_params, "discriminator")
-                    # --- update G: make D call its samples real, plus reconstruction terms ---
-                    with frozen(self.models.discriminators), self._autocast():
-                        g_terms = self.objective.generator_terms(batch, generated)
-                    self._update(g_terms, self.g_opt, self.g_params, "generator")
-                    del generated
-                    ddp.broadcast_buffers(self.models, self.dist)
+                    d_terms, g_terms = self.train_step(batches)
                     self.step += 1
                     if self.ema is not None:
                         self.ema.update(self.models.generator_side(), self.step)
 
                     # --- bookkeeping ---
-                    for name, value in {**d_terms, **g_terms}.items():
-                        window[name] = window.get(name, 0.0) + float(value.detach())
-                    window_steps += 1
+                    window.add(d_terms, g_terms)
                     logged = self.step % cfg.log_every == 0 or self.step == cfg.steps
-                    shown = {k: v / window_steps for k, v in window.items()}
+                    shown = window.means()
                     if logged:
-                        row = ddp.mean_across_ranks(shown, self.dist)
-                        elapsed = time.perf_counter() - t_window
-                        if self.d_opt is not None:
-                            row["d_loss"] = sum(v for k, v in row.items() if k in d_terms)
-                        row.update(
-                            {
-                                "g_loss": sum(v for k, v in row.items() if k in g_terms),
-                                "lr_g": self.g_opt.param_groups[0]["lr"],
-                                **({"lr_d": self.d_opt.param_groups[0]["lr"]} if self.d_opt is not None else {}),
-                                "steps_per_sec": window_steps / elapsed if elapsed > 0 else 0.0,
-                            }
-                        )
-                        if self.dist.is_main:
-                            self.run.append_metrics(
-                                {"step": self.step, "time": round(time.monotonic() - t_start, 3), **row}
-                            )
-                            self.host.step_end(step=self.step, metrics=row)
-                        window, window_steps, t_window = {}, 0, time.perf_counter()
+                        self._log(window, t_start)
+                        window = _TermWindow()
                     progress.update(self.step, shown, logged)
 
                     if cfg.sample_every and self.step % cfg.sample_every == 0:
@@ -523,6 +517,46 @@ class Trainer:
             if self.dist.is_main:
                 self.host.train_end(step=self.step, status=status)
         return status
+
+    def train_step(self, batches: Iterator[Any]) -> tuple[Terms, Terms]:
+        """One step of the game, as the seeds write it: update D on real, generated and mismatched
+        pairs (``trainer.n_critic`` times, a fresh batch each), then update G so that D calls its
+        samples real, plus its regression terms. Returns the discriminator's and the generator's
+        terms of the step (the last critic update's for D)."""
+        critic_steps = self.config.trainer.n_critic if self.d_opt is not None else 1
+        d_terms: Terms = {}
+        for i in range(critic_steps):
+            batch = to_device(next(batches), self.device)
+            self.batches_consumed += 1
+            with self._autocast(), torch.set_grad_enabled(i == critic_steps - 1):
+                generated = self.objective.generate(batch)
+            if self.d_opt is not None:
+                with self._autocast():
+                    d_terms = self.objective.discriminator_terms(batch, generated)
+                self._update(d_terms, self.d_opt, self.d_params, "discriminator")
+        with frozen(self.models.discriminators), self._autocast():
+            g_terms = self.objective.generator_terms(batch, generated)
+        self._update(g_terms, self.g_opt, self.g_params, "generator")
+        ddp.broadcast_buffers(self.models, self.dist)
+        return d_terms, g_terms
+
+    def _log(self, window: _TermWindow, t_start: float) -> None:
+        """One ``metrics.jsonl`` row: each term's mean over the window (averaged across ranks), the
+        sides' sums, learning rates, speed, and which side each term belongs to."""
+        row = ddp.mean_across_ranks(window.means(), self.dist)
+        sides = window.sides()
+        if self.d_opt is not None:
+            row["d_loss"] = sum(row[k] for k in sides["d"])
+        row["g_loss"] = sum(row[k] for k in sides["g"])
+        row["lr_g"] = self.g_opt.param_groups[0]["lr"]
+        if self.d_opt is not None:
+            row["lr_d"] = self.d_opt.param_groups[0]["lr"]
+        row["steps_per_sec"] = window.steps_per_second()
+        if self.dist.is_main:
+            self.run.append_metrics(
+                {"step": self.step, "time": round(time.monotonic() - t_start, 3), **row, "sides": sides}
+            )
+            self.host.step_end(step=self.step, metrics=row)
 
     def _finish_artifacts(self) -> None:
         """Final checkpoint, samples and evaluation, unless the schedule just wrote them."""

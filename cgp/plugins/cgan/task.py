@@ -19,7 +19,7 @@ from cgp.core.config import DataConfig, EvalConfig, ObjectiveConfig, RunConfig, 
 from cgp.core.errors import CheckpointError, ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.objective import Objective
-from cgp.core.rundir import RunDir
+from cgp.core.rundir import RunDir, sample_stem
 from cgp.core.task import Task
 from cgp.datasets.class_folder import class_names
 from cgp.datasets.images import to_pil
@@ -158,7 +158,7 @@ class CganTask(Task):
         per_row = self.config.eval.num_samples
         labels = torch.arange(len(self.class_names)).repeat_interleave(per_row)
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"step_{step:08d}.png"
+        path = directory / f"{sample_stem(step)}.png"
         to_pil(self._grid(models, labels, per_row)).save(path)
         return [path]
 

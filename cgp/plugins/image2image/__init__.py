@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from cgp import hookimpl
 
+CGP_API = "1.0"  # the plugin API this plugin is written for (cgp.api.VERSION)
+
 
 @hookimpl
 def cgp_register_tasks(register: Callable[[type], None]) -> None:

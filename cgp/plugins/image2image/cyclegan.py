@@ -28,6 +28,7 @@ from cgp.core.errors import ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import AdversarialLoss
 from cgp.core.objective import Objective, Terms
+from cgp.core.rundir import sample_stem
 from cgp.core.task import Task
 from cgp.datasets.images import to_pil
 from cgp.datasets.procedural_pairs import ProceduralDomains
@@ -240,7 +241,7 @@ class CycleGANTask(Task):
         columns = [real_a, fake_b, g["b2a"](fake_b), real_b, fake_a, g["a2b"](fake_a)]
         tiles = [as_rgb(col[i].float().cpu()) for i in range(n) for col in columns]
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"step_{step:08d}.png"
+        path = directory / f"{sample_stem(step)}.png"
         to_pil(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0)).save(path)
         return [path]
 

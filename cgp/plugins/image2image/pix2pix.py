@@ -29,6 +29,7 @@ from cgp.core.config import (
 )
 from cgp.core.errors import ConfigError
 from cgp.core.interfaces import GanModels
+from cgp.core.rundir import sample_stem
 from cgp.core.task import Task
 from cgp.datasets.images import to_pil
 from cgp.datasets.paired import PairedImageFolder
@@ -173,7 +174,7 @@ class Pix2PixTask(Task):
         outputs = models.generator(models.condition(inputs.to(device))).float().cpu()
         tiles = [as_rgb(t) for triple in zip(inputs, outputs, targets) for t in triple]
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"step_{step:08d}.png"
+        path = directory / f"{sample_stem(step)}.png"
         to_pil(make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)).save(path)
         return [path]
 

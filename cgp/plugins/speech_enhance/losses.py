@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from cgp.core.losses import LossInputs, TermLoss, _require
+from cgp.core.losses import LossInputs, TermLoss, require_inputs
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
 
 
@@ -35,7 +35,7 @@ class SpectralL1(SpectralTerm):
     name = "spectral_l1"
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real", "fake")
+        require_inputs(t, self.name, "real", "fake")
         return F.l1_loss(self.frontend.features(t.fake), self.frontend.features(t.real))
 
 
@@ -48,7 +48,7 @@ class MultiResolutionSTFT(SpectralTerm):
         self.frontends = [STFTFrontEnd(n, h, w, compress=1.0) for n, h, w in self.RESOLUTIONS]
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
-        _require(t, self.name, "real", "fake")
+        require_inputs(t, self.name, "real", "fake")
         total = t.fake.new_zeros((), dtype=torch.float32)
         for fe in self.frontends:
             fe.window = fe.window.to(t.fake.device)

@@ -11,6 +11,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from cgp.core.interfaces import GanModels
+from cgp.core.rundir import sample_stem
 from cgp.datasets.audio import save_audio
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def write_speech_samples(task: SpeechEnhanceTask, models: GanModels, directory: 
     rate = task.config.data.sample_rate
     device = next(models.parameters()).device
     frontend = models.condition.frontend
-    folder = directory / f"step_{step:08d}"
+    folder = directory / sample_stem(step)
     written: list[Path] = []
     rows = []
     with torch.no_grad():
@@ -53,7 +54,7 @@ def write_speech_samples(task: SpeechEnhanceTask, models: GanModels, directory: 
     if rows:
         width = max(r.shape[1] for r in rows)
         padded = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-        sheet = directory / f"step_{step:08d}.png"
+        sheet = directory / f"{sample_stem(step)}.png"
         Image.fromarray(np.concatenate(padded, axis=0)).save(sheet)
         written.append(sheet)
     return written

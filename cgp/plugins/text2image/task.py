@@ -32,6 +32,7 @@ from cgp.core.errors import CheckpointError, ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import TermLoss
 from cgp.core.objective import AdversarialPair, Objective
+from cgp.core.rundir import sample_stem
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
 from cgp.datasets.captioned_shapes import CaptionedShapes
@@ -380,7 +381,7 @@ class Text2ImageTask(Task):
         device = next(models.parameters()).device
         images = self.sample_images(models, tokens, device)
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"step_{step:08d}.png"
+        path = directory / f"{sample_stem(step)}.png"
         write_sample_grid(images, captions, per_row, path)
         return [path]
 

@@ -16,6 +16,7 @@ import torch
 from torchvision.utils import make_grid
 
 from cgp.core.interfaces import GanModels
+from cgp.core.rundir import sample_stem
 from cgp.datasets.images import to_pil
 from cgp.datasets.video import write_video
 
@@ -43,8 +44,8 @@ def write_video_samples(task: Any, models: GanModels, directory: Path, step: int
     directory.mkdir(parents=True, exist_ok=True)
     pairs = torch.stack([_rgb(truth), _rgb(predicted)], dim=1)  # (N, 2, T, 3, S, S)
     grids = [make_grid(pairs[:, :, k].flatten(0, 1), nrow=2, padding=2, pad_value=1.0) for k in range(t)]
-    video = write_video(directory / f"step_{step:08d}.mp4", torch.stack(grids), fps=4)
+    video = write_video(directory / f"{sample_stem(step)}.mp4", torch.stack(grids), fps=4)
     strip = make_grid(pairs.flatten(0, 2), nrow=t, padding=2, pad_value=1.0)  # white lines on the [-1, 1] scale
-    image = directory / f"step_{step:08d}.png"
+    image = directory / f"{sample_stem(step)}.png"
     to_pil(strip).save(image)
     return [video, image]

@@ -21,7 +21,10 @@ from cgp import hookimpl
 from cgp.core.config import DataConfig, EvalConfig, RunConfig, StrictModel, TrainerConfig
 from cgp.core.interfaces import Condition, Discriminator, GanModels, Generator
 from cgp.core.metrics import EvalContext
+from cgp.core.rundir import sample_stem
 from cgp.core.task import Task
+
+CGP_API = "1.0"  # the plugin API this plugin is written for (cgp.api.VERSION)
 
 FREQUENCIES = (1.0, 2.0, 3.0, 4.0)
 
@@ -102,7 +105,7 @@ class SineTask(Task):
     def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
         waves = self._waves(models, torch.arange(len(FREQUENCIES)))
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"step_{step:08d}.json"
+        path = directory / f"{sample_stem(step)}.json"
         path.write_text(json.dumps(waves.tolist()))
         return [path]
 
