@@ -537,6 +537,14 @@ CASES = [
         "report.html",
     ),
     # plugins
+    Case("new plugin with a bad name", lambda s: ["new-plugin", "My-Plugin"], 2, "lowercase Python identifier"),
+    Case(
+        "new plugin over a folder",
+        lambda s: ["new-plugin", "ok", "--output", str(s.file("busy/x", "keep").parent)],
+        2,
+        "not an empty folder",
+        keep=("busy",),
+    ),
     Case("config of an unknown task", lambda s: ["config", "nope"], 2, "unknown task or plugin 'nope'"),
     Case(
         "allow-list names nothing installed",

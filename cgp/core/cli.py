@@ -145,6 +145,17 @@ def plugins_cmd(as_json: bool, verbose: bool) -> None:
         click.echo(f"FAILED {failure.message()}", err=True)
 
 
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--output", type=click.Path(path_type=Path), help="Folder to write (default ./cgp-NAME).")
+def new_plugin_cmd(name: str, output: Path | None) -> None:
+    """Write a complete, installable plugin package with a working task called NAME."""
+    from cgp.scaffold import new_plugin
+
+    for path in new_plugin(name, output):
+        click.echo(str(path))
+
+
 # -- config ----------------------------------------------------------------------------------------
 
 
