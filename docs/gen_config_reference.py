@@ -28,7 +28,7 @@ from cgp.core.plugins import PluginHost, load_plugins
 
 OUTPUT = Path(__file__).resolve().parent / "config.md"
 BUILTIN_DISTRIBUTION = "cgp"
-SHARED_SECTIONS = ("trainer", "data", "optim", "objective", "eval")
+SHARED_SECTIONS = ("trainer", "data", "optim", "objective", "eval", "logging")
 SHARED_KEYS = (
     "trainer.steps",
     "trainer.max_minutes",
@@ -46,8 +46,8 @@ HEADER = """\
      Run `python docs/gen_config_reference.py` after changing a config field. -->
 
 A run's configuration is one tree of typed sections. Every task's config model subclasses
-`cgp.core.config.RunConfig`, so all tasks share the sections `trainer`, `data`, `optim`,
-`objective` and `eval`; each task types its own `model` section and may add keys to `data` or
+`cgp.core.config.RunConfig`, so all tasks share the sections `trainer`, `data`, `optim`, `objective`,
+`eval` and `logging`; each task types its own `model` section and may add keys to `data` or
 change defaults elsewhere.
 
 ## How a config is composed

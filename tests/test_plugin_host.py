@@ -451,3 +451,66 @@ def test_every_public_name_is_importable_and_no_plugin_imports_a_private_name() 
         if private.search(line)
     ]
     assert not offenders, offenders
+
+
+def test_a_logger_sees_exactly_one_run_and_only_when_switched_on(tmp_path: Path) -> None:
+    import cgp.plugins.cgan as cgan_plugin
+    from cgp.core.config import resolve_config
+    from cgp.core.rundir import RunDir
+    from cgp.core.trainer import Trainer
+    from conftest import TINY
+
+    built: list[Recorder] = []
+
+    class MemoryLoggers:
+        @hookimpl
+        def cgp_register_loggers(self, register: Callable[..., None]) -> None:
+            def factory(run_dir: Path, config: Any) -> Recorder:
+                built.append(Recorder())
+                return built[-1]
+
+            register("memory", factory)
+
+    host = make_plugin_manager()
+    host.register(cgan_plugin, "cgan")
+    host.register(MemoryLoggers(), "memory_loggers")
+    host.collect()
+    assert host.loggers.names() == ["memory"] and host.infos["memory_loggers"].loggers == ["memory"]
+    for index, backends in enumerate(([], ["memory"])):
+        config = resolve_config(
+            host.task("cgan").config_model,
+            "cgan",
+            overrides=[
+                *TINY,
+                "trainer.steps=4",
+                "trainer.log_every=2",
+                "eval.metrics=[]",
+                f"logging.backends={backends}",
+            ],
+        )
+        run = RunDir(tmp_path / f"run{index}")
+        run.create()
+        Trainer(host.task("cgan")(config, host), run, host).fit()
+    assert len(built) == 1, "built once, for the run that named it"
+    assert [call[1]["step"] for call in built[0].calls if call[0] == "step_end"] == [2, 4]
+    assert built[0].calls[-1] == ("train_end", {"step": 4, "status": "completed"})
+    assert not any(isinstance(p, Recorder) for p in host.pm.get_plugins()), "unregistered after its run"
+
+
+def test_every_hook_is_documented_with_its_signature_and_tested() -> None:
+    import inspect
+
+    from cgp.core import hookspecs
+
+    root = Path(__file__).parents[1]
+    guide = (root / "docs" / "plugins.md").read_text()
+    tests = "\n".join(p.read_text() for p in (root / "tests").glob("test_*.py") if p.name != Path(__file__).name)
+    tests += Path(__file__).read_text().split("def test_every_hook_is_documented")[0]
+    specs = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("cgp_")]
+    assert len(specs) >= 11
+    for name in specs:
+        parameters = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert f"### `{name}`" in guide, f"{name} has no section in docs/plugins.md"
+        assert f"def {name}(" in guide, f"{name}'s signature is not in docs/plugins.md"
+        assert f"`{name}({parameters})`" in guide, f"{name}({parameters}) is not in the guide's hook table"
+        assert name in tests, f"no test implements or calls {name}"

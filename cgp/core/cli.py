@@ -136,7 +136,7 @@ def plugins_cmd(as_json: bool, verbose: bool) -> None:
         if verbose:
             needs = info["api"] or "(not stated)"
             click.echo(f"    module: {info['module']}, needs API {needs}")
-        for key in ("tasks", "losses", "metrics", "datasets"):
+        for key in ("tasks", "losses", "metrics", "datasets", "loggers"):
             if info[key]:
                 click.echo(f"    {key}: {', '.join(info[key])}")
         if verbose:

@@ -123,6 +123,13 @@ class EvalConfig(StrictModel):
     num_samples: int = Field(64, ge=1, description="samples in each written grid")
 
 
+class LoggingConfig(StrictModel):
+    backends: list[str] = Field(
+        default_factory=list,
+        description="logger plugins to switch on for this run, by name (e.g. [tensorboard]); see 'cgp plugins'",
+    )
+
+
 class RunConfig(StrictModel):
     """The whole run; a task's config model subclasses this and types ``model`` and ``data``."""
 
@@ -133,6 +140,7 @@ class RunConfig(StrictModel):
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig, description="adversarial objective")
     model: StrictModel = Field(default_factory=StrictModel, description="the task's networks")
     eval: EvalConfig = Field(default_factory=EvalConfig, description="evaluation")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="logger plugins (TensorBoard, ...)")
 
 
 # -- loading ---------------------------------------------------------------------------------------

@@ -44,6 +44,14 @@ def cgp_register_datasets(register: Callable[[str, Callable[..., Any]], None]) -
 
 
 @hookspec
+def cgp_register_loggers(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Called once when the plugin host loads. Call ``register(name, factory)`` where
+    ``factory(run_dir: Path, config) -> object`` builds a logger whose ``@hookimpl`` methods receive
+    the event hooks below for one run; runs switch it on with ``logging.backends: [name]``. The
+    trainer registers the logger when training starts (on rank 0) and unregisters it when it ends."""
+
+
+@hookspec
 def cgp_train_start(run_dir: Path, config: Any, start_step: int) -> None:
     """Called before the first step (also on resume, with the step training resumes from)."""
 

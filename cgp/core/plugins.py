@@ -54,6 +54,7 @@ class PluginInfo:
     losses: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
+    loggers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +101,7 @@ class PluginHost:
         self.term_losses: Registry[type[TermLoss]] = Registry("loss term")
         self.metrics: Registry[Callable[..., dict[str, float]]] = Registry("metric")
         self.datasets: Registry[Callable[..., Any]] = Registry("dataset reader")
+        self.loggers: Registry[Callable[..., Any]] = Registry("logger")
         self.infos: dict[str, PluginInfo] = {}
         self.failures: list[PluginFailure] = []
         self._collected_plugins: set[str] = set()
@@ -185,6 +187,7 @@ class PluginHost:
             ("cgp_register_losses", self._register_loss),
             ("cgp_register_metrics", self.metrics.add),
             ("cgp_register_datasets", self.datasets.add),
+            ("cgp_register_loggers", self.loggers.add),
         ]
         failed: set[str] = set()
         for hook_name, add in calls:
@@ -206,13 +209,21 @@ class PluginHost:
             info.losses = sorted(self.adversarial_losses.by_plugin(info.name) + self.term_losses.by_plugin(info.name))
             info.metrics = self.metrics.by_plugin(info.name)
             info.datasets = self.datasets.by_plugin(info.name)
+            info.loggers = self.loggers.by_plugin(info.name)
 
     def _drop(self, plugin_name: str) -> None:
         """Unregister a plugin whose registration failed and remove what it registered."""
         plugin = self.pm.get_plugin(plugin_name)
         if plugin is not None:
             self.pm.unregister(plugin)
-        for registry in (self.tasks, self.adversarial_losses, self.term_losses, self.metrics, self.datasets):
+        for registry in (
+            self.tasks,
+            self.adversarial_losses,
+            self.term_losses,
+            self.metrics,
+            self.datasets,
+            self.loggers,
+        ):
             registry.remove_plugin(plugin_name)
         self.infos.pop(plugin_name, None)
 

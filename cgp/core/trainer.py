@@ -226,6 +226,8 @@ class Trainer:
 
         for name in self.config.eval.metrics:  # an unknown metric fails now, not after the training
             host.metrics.get(name)
+        for name in self.config.logging.backends:
+            host.loggers.get(name)
         set_deterministic(cfg.deterministic)
         task.setup(run_dir.root, train=True)
         seed_everything(cfg.seed)  # identical initial weights on every rank
@@ -453,6 +455,7 @@ class Trainer:
             if self.dist.is_main:
                 self.run.truncate_metrics_after(self.step)
             log.info("resumed from %s at step %d", self._resumed_from, self.step)
+        loggers = self._start_loggers()
         if self.dist.is_main:
             self.host.train_start(run_dir=self.run.root, config=self.config, start_step=self.step)
         progress = Progress(cfg.steps, self.step, cfg.progress if self.dist.is_main else "off")
@@ -515,8 +518,24 @@ class Trainer:
             raise
         finally:
             if self.dist.is_main:
-                self.host.train_end(step=self.step, status=status)
+                try:
+                    self.host.train_end(step=self.step, status=status)
+                finally:
+                    for logger in loggers:
+                        self.host.pm.unregister(logger)
         return status
+
+    def _start_loggers(self) -> list[object]:
+        """The logger plugins ``logging.backends`` names, built for this run and registered for its
+        event hooks (rank 0 only); :meth:`fit` unregisters them when training ends."""
+        loggers: list[object] = []
+        if not self.dist.is_main:
+            return loggers
+        for name in self.config.logging.backends:
+            logger = self.host.loggers.get(name)(self.run.root, self.config)
+            self.host.pm.register(logger, name=f"logger.{name}.{id(logger)}")
+            loggers.append(logger)
+        return loggers
 
     def train_step(self, batches: Iterator[Any]) -> tuple[Terms, Terms]:
         """One step of the game, as the seeds write it: update D on real, generated and mismatched
