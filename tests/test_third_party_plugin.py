@@ -4,6 +4,7 @@ a broken plugin installed beside the built-ins is reported and the rest still wo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,37 @@ def test_installed_plugin_trains_and_evaluates(sine_site: Path, tmp_path: Path) 
     evaluated = cgp_subprocess("evaluate", str(run_dir), "--json", env=env)
     assert evaluated.returncode == 0, evaluated.stderr
     assert 0.0 <= json.loads(evaluated.stdout)["frequency_accuracy"] <= 1.0
+    out = tmp_path / "waves"
+    generated = cgp_subprocess("generate", str(run_dir), "0", "3", "--count", "2", "--output", str(out), env=env)
+    assert generated.returncode == 0, generated.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["0.json", "3.json"]
+    assert len(json.loads((out / "3.json").read_text())) == 2
+
+
+def test_the_example_follows_the_guide(sine_site: Path) -> None:
+    """Its hook module does not import the task (that happens inside the hooks), it imports only
+    cgp.api (and cgp's hookimpl), and every config field it adds has a description."""
+    import subprocess
+    import sys
+
+    probe = "import sys, cgp_sine.plugin; print(sorted(m for m in ('cgp_sine.task',) if m in sys.modules))"
+    cheap = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(sine_site)}
+    )
+    assert cheap.returncode == 0 and cheap.stdout.strip() == "[]", cheap.stdout + cheap.stderr
+    sources = list((repo_root() / "examples" / "cgp-sine-plugin" / "cgp_sine").glob("*.py"))
+    imports = {
+        line.split(" import")[0] for p in sources for line in p.read_text().splitlines() if line.startswith("from cgp")
+    }
+    assert imports <= {"from cgp", "from cgp.api", "from cgp_sine.task"}, imports
+    sys.path.insert(0, str(sine_site))
+    try:
+        from cgp_sine.task import SineConfig, SineGenerateOptions
+    finally:
+        sys.path.remove(str(sine_site))
+    models = [SineConfig, SineConfig.model_fields["model"].annotation, SineGenerateOptions]
+    undocumented = [f"{m.__name__}.{n}" for m in models for n, f in m.model_fields.items() if not f.description]
+    assert undocumented == [], undocumented
 
 
 def test_broken_plugin_is_reported_and_the_rest_work(tmp_path: Path) -> None:
