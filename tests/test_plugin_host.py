@@ -514,3 +514,28 @@ def test_every_hook_is_documented_with_its_signature_and_tested() -> None:
         assert f"def {name}(" in guide, f"{name}'s signature is not in docs/plugins.md"
         assert f"`{name}({parameters})`" in guide, f"{name}({parameters}) is not in the guide's hook table"
         assert name in tests, f"no test implements or calls {name}"
+
+
+def test_a_retyped_objective_without_its_own_build_objective_is_named() -> None:
+    from pydantic import Field
+
+    from cgp.core.config import StrictModel, resolve_config
+    from cgp.plugins.cgan.task import CganConfig
+
+    class OddObjective(StrictModel):
+        weight: float = Field(1.0, description="a section the default objective cannot read")
+
+    class OddConfig(CganConfig):
+        objective: OddObjective = Field(default_factory=OddObjective, description="odd")
+
+    class OddTask(CganTask):
+        name = "odd"
+        config_model = OddConfig
+
+    host = make_plugin_manager()
+    host.register(TaskPlugin(OddTask), "odd")
+    host.collect()
+    task = OddTask(resolve_config(OddConfig, "odd"), host)
+    models = CganTask(resolve_config(CganConfig, "cgan"), host).build_models()
+    with pytest.raises(PluginError, match="task 'odd' types its objective section as OddObjective"):
+        task.build_objective(models)

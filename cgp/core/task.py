@@ -14,7 +14,7 @@ import torch
 from pydantic import ValidationError
 from torch.utils.data import Dataset, default_collate
 
-from cgp.core.config import RunConfig, StrictModel
+from cgp.core.config import ObjectiveConfig, RunConfig, StrictModel
 from cgp.core.errors import ConfigError, PluginError
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import TermLoss
@@ -88,8 +88,17 @@ class Task(ABC):
         return [AdversarialPair()]
 
     def build_objective(self, models: GanModels) -> Objective:
-        """The default conditional objective from ``config.objective``; override for other games."""
+        """The default conditional objective from ``config.objective``, an :class:`ObjectiveConfig`.
+
+        A task whose game is not the conditional one (CycleGAN's two translators and cycle terms)
+        types ``objective`` with a section of its own and overrides this method; the default
+        refuses a section it cannot read, naming the task, instead of failing on a missing key."""
         cfg = self.config.objective
+        if not isinstance(cfg, ObjectiveConfig):
+            raise PluginError(
+                f"task '{self.name}' types its objective section as {type(cfg).__name__}, which the default "
+                "ConditionalObjective cannot read; the task must override build_objective"
+            )
         adversarial = self.host.adversarial_losses.get(cfg.adversarial)()
         terms = [self.build_term(name, weight, models) for name, weight in cfg.terms.items()]
         return ConditionalObjective(models, cfg, adversarial, terms, self.adversarial_pairs())
