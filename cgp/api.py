@@ -25,6 +25,7 @@ from cgp.core.config import (
     StrictModel,
     TrainerConfig,
 )
+from cgp.core.data import DatasetReader
 from cgp.core.errors import CgpError, CheckpointError, ConfigError, DataError, PluginError
 from cgp.core.hookspecs import hookimpl
 from cgp.core.interfaces import Condition, Discriminator, GanModels, Generator, Scores
@@ -56,6 +57,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "DataError",
+    "DatasetReader",
     "Discriminator",
     "EmaConfig",
     "EvalConfig",

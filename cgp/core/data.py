@@ -9,7 +9,8 @@ pairs and :class:`SeededItems` runs each item's ``__getitem__`` on an RNG seeded
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -110,6 +111,16 @@ def training_loader(
         # out of the global stream, which a resumed run restores at a different moment
         generator=torch.Generator().manual_seed(seed),
     )
+
+
+class DatasetReader(Protocol):
+    """What ``cgp_register_datasets`` registers: ``reader(root, split, **options) -> Dataset`` reads
+    one data layout under ``root`` (``split`` is ``train`` or ``test``). Each task names the
+    keyword options it passes (its docs list them) and resolves its ``data.reader`` through the
+    registry, so a plugin adds a layout to an existing task by registering a reader that accepts
+    the same options."""
+
+    def __call__(self, root: Path, split: str, **options: Any) -> Dataset: ...
 
 
 def to_device(value: Any, device: torch.device) -> Any:

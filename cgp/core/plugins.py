@@ -25,6 +25,7 @@ from typing import Any
 import pluggy
 
 from cgp.core import hookspecs
+from cgp.core.data import DatasetReader
 from cgp.core.errors import PluginError
 from cgp.core.losses import (
     BUILTIN_ADVERSARIAL_LOSSES,
@@ -100,7 +101,7 @@ class PluginHost:
         self.adversarial_losses: Registry[type[AdversarialLoss]] = Registry("adversarial loss")
         self.term_losses: Registry[type[TermLoss]] = Registry("loss term")
         self.metrics: Registry[Callable[..., dict[str, float]]] = Registry("metric")
-        self.datasets: Registry[Callable[..., Any]] = Registry("dataset reader")
+        self.datasets: Registry[DatasetReader] = Registry("dataset reader")
         self.loggers: Registry[Callable[..., Any]] = Registry("logger")
         self.infos: dict[str, PluginInfo] = {}
         self.failures: list[PluginFailure] = []

@@ -33,7 +33,6 @@ from cgp.core.task import Task
 from cgp.datasets.images import to_pil
 from cgp.datasets.procedural_pairs import ProceduralDomains
 from cgp.datasets.transforms import PairTransform
-from cgp.datasets.unpaired import UnpairedImageFolder
 from cgp.plugins.image2image.inference import as_rgb, translate_files
 from cgp.plugins.image2image.pix2pix import ImageModelConfig, PairedDataConfig, build_discriminator, build_generator
 
@@ -83,6 +82,10 @@ class CycleObjectiveConfig(StrictModel):
 
 class UnpairedDataConfig(PairedDataConfig):
     serial: bool = Field(False, description="pair A[i] with B[i] instead of a random B")
+    reader: str = Field(
+        "unpaired_image_folder",
+        description="registered dataset reader for data.root, called with transform, serial, channels_a, channels_b",
+    )
 
 
 class CycleGANConfig(RunConfig):
@@ -219,10 +222,10 @@ class CycleGANTask(Task):
             return ProceduralDomains(split, d.image_size, size, counterparts=counterparts)
         t = PairTransform(d.preprocess, d.load_size, d.crop_size, d.no_flip, train=True)
         t = t if split == "train" else t.for_evaluation()
-        return UnpairedImageFolder(
+        return self.host.datasets.get(d.reader)(
             d.root,
             split,
-            t,
+            transform=t,
             serial=d.serial or split != "train",
             channels_a=d.input_channels,
             channels_b=d.output_channels,

@@ -32,7 +32,6 @@ from cgp.core.interfaces import GanModels
 from cgp.core.rundir import sample_stem
 from cgp.core.task import Task
 from cgp.datasets.images import to_pil
-from cgp.datasets.paired import PairedImageFolder
 from cgp.datasets.procedural_pairs import ProceduralPairs
 from cgp.datasets.transforms import PairTransform
 from cgp.nn.init import init_weights
@@ -72,6 +71,10 @@ class ImageModelConfig(StrictModel):
 
 
 class PairedDataConfig(DataConfig):
+    reader: str = Field(
+        "paired_image_folder",
+        description="registered dataset reader for data.root, called with transform, direction, channels_a, channels_b",
+    )
     direction: Literal["AtoB", "BtoA"] = Field("AtoB", description="translate A into B, or B into A")
     input_channels: int = Field(3, description="channels of the input images (1 or 3)")
     output_channels: int = Field(3, description="channels of the target images (1 or 3)")
@@ -161,7 +164,10 @@ class Pix2PixTask(Task):
             return ProceduralPairs(split, d.image_size, d.train_size if split == "train" else None)
         cin, cout = self._channels()
         a, b = (cin, cout) if d.direction == "AtoB" else (cout, cin)
-        return PairedImageFolder(d.root, split, self.transform(split == "train"), d.direction, a, b)
+        reader = self.host.datasets.get(d.reader)
+        return reader(
+            d.root, split, transform=self.transform(split == "train"), direction=d.direction, channels_a=a, channels_b=b
+        )
 
     def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
         """Rows of input | output | target for the first ``eval.num_samples`` test pairs."""

@@ -33,9 +33,8 @@ def cgp_register_metrics(register: Callable[..., None]) -> None:
 
 @hookimpl
 def cgp_register_datasets(register: Callable[..., None]) -> None:
-    from cgp.datasets.procedural_speech import ProceduralSpeech
-    from cgp.datasets.speech import MixedNoise, NoisyCleanFolder
+    from cgp.datasets.speech import NoisyCleanFolder
 
+    # reader(root, split, sample_rate, segment=None): ROOT/{train,test}/{clean,noisy}/ (VoiceBank+DEMAND).
+    # The built-in procedural speech and the clean + noise mixing are task settings, not readers of a root.
     register("noisy_clean_folder", NoisyCleanFolder)
-    register("mixed_noise", MixedNoise)
-    register("procedural_speech", ProceduralSpeech)

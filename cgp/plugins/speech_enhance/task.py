@@ -74,6 +74,9 @@ class SpeechModelConfig(StrictModel):
 
 
 class SpeechDataConfig(DataConfig):
+    reader: str = Field(
+        "noisy_clean_folder", description="registered dataset reader for data.root, called with sample_rate, segment"
+    )
     root: Path | None = Field(
         None, description="VoiceBank+DEMAND layout ROOT/{train,test}/{clean,noisy}/; unset: built-in or mixing"
     )
@@ -202,7 +205,8 @@ class SpeechEnhanceTask(Task):
         train = split == "train"
         snr = (d.snr_low, d.snr_high)
         if d.root is not None:
-            return NoisyCleanFolder(d.root, split, d.sample_rate, self.segment_samples if train else None)
+            reader = self.host.datasets.get(d.reader)
+            return reader(d.root, split, sample_rate=d.sample_rate, segment=self.segment_samples if train else None)
         if d.clean_root is not None:
             if not train and d.test_root is not None:
                 return NoisyCleanFolder(d.test_root, "test", d.sample_rate, None)

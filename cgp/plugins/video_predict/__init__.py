@@ -25,9 +25,8 @@ def cgp_register_metrics(register: Callable[..., None]) -> None:
 
 @hookimpl
 def cgp_register_datasets(register: Callable[..., None]) -> None:
-    from cgp.datasets.bouncing_shapes import BouncingShapes
     from cgp.datasets.video_clips import VideoClipFolder
 
-    # factory(root, split, length, image_size, stride=1, channels=3, step=1, cache_mb=1024, skip_bad=False)
+    # reader(root, split, length, image_size, stride=1, channels=3, step=1, cache_mb=1024, skip_bad=False);
+    # the built-in bouncing shapes are what the task reads when data.root is unset, not a reader of a root
     register("video_clip_folder", VideoClipFolder)
-    register("bouncing_shapes", BouncingShapes)

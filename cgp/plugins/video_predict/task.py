@@ -29,11 +29,15 @@ from cgp.core.losses import GradientDifferenceLoss, TermLoss
 from cgp.core.objective import AdversarialPair
 from cgp.core.task import Task
 from cgp.datasets.bouncing_shapes import BouncingShapes
-from cgp.datasets.video_clips import VideoClipFolder
 from cgp.plugins.video_predict.models import ClipDiscriminator, FrameDiscriminator, FramePredictor
 
 
 class VideoDataConfig(DataConfig):
+    reader: str = Field(
+        "video_clip_folder",
+        description="registered dataset reader for data.root, called with length, image_size, stride, channels, "
+        "step, cache_mb, skip_bad",
+    )
     root: Path | None = Field(
         None, description="ROOT/{train,test}/ of video files or frame folders; unset: built-in bouncing shapes"
     )
@@ -201,8 +205,16 @@ class VideoPredictTask(Task):
             clips: Dataset = BouncingShapes(split, length, d.size, size)
         else:
             step = 1 if split == "train" else (length - 1) * d.frame_stride + 1  # test clips do not overlap
-            clips = VideoClipFolder(
-                d.root, split, length, d.size, d.frame_stride, d.channels, step, d.cache_mb, d.skip_bad_files
+            clips = self.host.datasets.get(d.reader)(
+                d.root,
+                split,
+                length=length,
+                image_size=d.size,
+                stride=d.frame_stride,
+                channels=d.channels,
+                step=step,
+                cache_mb=d.cache_mb,
+                skip_bad=d.skip_bad_files,
             )
         return ContextClips(clips, d.context_frames, d.channels)
 
