@@ -9,42 +9,51 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import pluggy
+
+if TYPE_CHECKING:
+    from cgp.core.config import RunConfig
+    from cgp.core.data import DatasetReader
+    from cgp.core.losses import AdversarialLoss, TermLoss
+    from cgp.core.registry import LoggerFactory, MetricFn
+    from cgp.core.task import Task
+
+TrainStatus = Literal["completed", "time_budget", "interrupted", "failed"]
 
 hookspec = pluggy.HookspecMarker("cgp")
 hookimpl = pluggy.HookimplMarker("cgp")
 
 
 @hookspec
-def cgp_register_tasks(register: Callable[[type], None]) -> None:
+def cgp_register_tasks(register: Callable[[type[Task]], None]) -> None:
     """Called once when the plugin host loads. Call ``register(TaskClass)`` for each
     :class:`cgp.core.task.Task` subclass; its ``name`` is what ``cgp train --plugin`` takes."""
 
 
 @hookspec
-def cgp_register_losses(register: Callable[[type], None]) -> None:
+def cgp_register_losses(register: Callable[[type[AdversarialLoss] | type[TermLoss]], None]) -> None:
     """Called once when the plugin host loads. Call ``register(LossClass)`` for each
     :class:`cgp.core.losses.AdversarialLoss` or :class:`cgp.core.losses.TermLoss` subclass; its
     ``name`` is what ``objective.adversarial`` / ``objective.terms`` refer to."""
 
 
 @hookspec
-def cgp_register_metrics(register: Callable[[str, Callable[..., dict[str, float]]], None]) -> None:
+def cgp_register_metrics(register: Callable[[str, MetricFn], None]) -> None:
     """Called once when the plugin host loads. Call ``register(name, fn)`` where
     ``fn(context: cgp.core.metrics.EvalContext) -> dict[str, float]``; tasks list metric names in
     ``eval.metrics``."""
 
 
 @hookspec
-def cgp_register_datasets(register: Callable[[str, Callable[..., Any]], None]) -> None:
+def cgp_register_datasets(register: Callable[[str, DatasetReader], None]) -> None:
     """Called once when the plugin host loads. Call ``register(name, factory)`` where
     ``factory(root: Path, split: str, **options) -> torch.utils.data.Dataset`` reads a data layout."""
 
 
 @hookspec
-def cgp_register_loggers(register: Callable[[str, Callable[..., Any]], None]) -> None:
+def cgp_register_loggers(register: Callable[[str, LoggerFactory], None]) -> None:
     """Called once when the plugin host loads. Call ``register(name, factory)`` where
     ``factory(run_dir: Path, config) -> object`` builds a logger whose ``@hookimpl`` methods receive
     the event hooks below for one run; runs switch it on with ``logging.backends: [name]``. The
@@ -52,7 +61,7 @@ def cgp_register_loggers(register: Callable[[str, Callable[..., Any]], None]) ->
 
 
 @hookspec
-def cgp_train_start(run_dir: Path, config: Any, start_step: int) -> None:
+def cgp_train_start(run_dir: Path, config: RunConfig, start_step: int) -> None:
     """Called before the first step (also on resume, with the step training resumes from)."""
 
 
@@ -77,6 +86,6 @@ def cgp_checkpoint_saved(step: int, path: Path) -> None:
 
 
 @hookspec
-def cgp_train_end(step: int, status: str) -> None:
+def cgp_train_end(step: int, status: TrainStatus) -> None:
     """Called when training stops. ``status`` is ``completed``, ``time_budget``, ``interrupted`` or
     ``failed``."""

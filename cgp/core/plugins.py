@@ -33,7 +33,8 @@ from cgp.core.losses import (
     AdversarialLoss,
     TermLoss,
 )
-from cgp.core.registry import Registry
+from cgp.core.registry import LoggerFactory, MetricFn, Registry
+from cgp.core.task import Task
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,12 @@ class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("cgp")
         self.pm.add_hookspecs(hookspecs)
-        self.tasks: Registry[type] = Registry("task")
+        self.tasks: Registry[type[Task]] = Registry("task")
         self.adversarial_losses: Registry[type[AdversarialLoss]] = Registry("adversarial loss")
         self.term_losses: Registry[type[TermLoss]] = Registry("loss term")
-        self.metrics: Registry[Callable[..., dict[str, float]]] = Registry("metric")
+        self.metrics: Registry[MetricFn] = Registry("metric")
         self.datasets: Registry[DatasetReader] = Registry("dataset reader")
-        self.loggers: Registry[Callable[..., Any]] = Registry("logger")
+        self.loggers: Registry[LoggerFactory] = Registry("logger")
         self.infos: dict[str, PluginInfo] = {}
         self.failures: list[PluginFailure] = []
         self._collected_plugins: set[str] = set()
@@ -235,7 +236,6 @@ class PluginHost:
         )
 
     def _register_task(self, task_cls: type, plugin: str) -> None:
-        from cgp.core.task import Task
 
         if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
             raise PluginError(f"register() got {task_cls!r}, which is not a cgp.core.task.Task subclass")

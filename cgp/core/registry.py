@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from cgp.core.errors import PluginError
+
+if TYPE_CHECKING:
+    from cgp.core.data import DatasetReader
+    from cgp.core.losses import AdversarialLoss, TermLoss
+    from cgp.core.metrics import EvalContext
+    from cgp.core.task import Task
+
+MetricFn = Callable[["EvalContext"], dict[str, float]]
+"""A registered metric: ``fn(context) -> {name: value}``."""
+
+LoggerFactory = Callable[..., Any]
+"""A registered logger: ``factory(run_dir, config) -> object`` with ``@hookimpl`` event methods."""
 
 T = TypeVar("T")
 
@@ -63,3 +75,28 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[Entry[T]]:
         return iter(self._entries.values())
+
+
+class Registries(Protocol):
+    """What tasks and the trainer receive from the plugin host: the registries, typed, and the event
+    hooks. :class:`cgp.core.plugins.PluginHost` is the implementation; tests may pass any object
+    with these attributes."""
+
+    tasks: Registry[type[Task]]
+    adversarial_losses: Registry[type[AdversarialLoss]]
+    term_losses: Registry[type[TermLoss]]
+    metrics: Registry[MetricFn]
+    datasets: Registry[DatasetReader]
+    loggers: Registry[LoggerFactory]
+
+    def train_start(self, *, run_dir: Any, config: Any, start_step: int) -> None: ...
+
+    def step_end(self, *, step: int, metrics: dict[str, float]) -> None: ...
+
+    def evaluation_done(self, *, step: int, metrics: dict[str, float]) -> None: ...
+
+    def samples_written(self, *, step: int, paths: list[Any]) -> None: ...
+
+    def checkpoint_saved(self, *, step: int, path: Any) -> None: ...
+
+    def train_end(self, *, step: int, status: str) -> None: ...

@@ -25,7 +25,7 @@ from cgp.core.seeding import isolated_rng
 METRIC_SEED = 4321
 
 if TYPE_CHECKING:
-    from cgp.core.plugins import PluginHost
+    from cgp.core.registry import Registries
 
 
 class NoOptions(StrictModel):
@@ -45,7 +45,7 @@ class Task(ABC):
     generate_options: ClassVar[type[StrictModel]] = NoOptions
     """Extra ``--name value`` options that ``cgp generate`` accepts for this task."""
 
-    def __init__(self, config: RunConfig, host: PluginHost) -> None:
+    def __init__(self, config: RunConfig, host: Registries) -> None:
         self.config = config
         self.host = host
 

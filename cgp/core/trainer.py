@@ -36,6 +36,7 @@ from cgp.core.ema import WeightAverage
 from cgp.core.errors import CheckpointError, ConfigError, NonFiniteLossError, PluginError, TrainingInterrupted
 from cgp.core.interfaces import GanModels
 from cgp.core.objective import Terms
+from cgp.core.plugins import PluginHost
 from cgp.core.progress import Progress
 from cgp.core.rundir import RunDir
 from cgp.core.schedules import lr_factor
@@ -204,7 +205,7 @@ def load_models_for_inference(task: Task, checkpoint_path: Path, device: torch.d
 class Trainer:
     """Trains one task into one run directory."""
 
-    def __init__(self, task: Task, run_dir: RunDir, host: Any, dist_info: ddp.DistInfo | None = None) -> None:
+    def __init__(self, task: Task, run_dir: RunDir, host: PluginHost, dist_info: ddp.DistInfo | None = None) -> None:
         self.task = task
         self.config: RunConfig = task.config
         self.run = run_dir
