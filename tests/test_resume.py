@@ -168,24 +168,21 @@ def test_sigkill_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path:
     assert steps_seen == sorted(steps_seen) and steps_seen[-1] > steps_seen[0]
 
 
-def test_sigterm_saves_and_says_how_to_resume(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "cgp",
-        "train",
-        "--plugin",
-        "cgan",
-        "--run-dir",
-        str(run_dir),
-        *sets(*TINY, "trainer.steps=100000", "trainer.checkpoint_every=0", "trainer.sample_every=0"),
-    ]
+def _training_process(run_dir: Path, *overrides: str) -> subprocess.Popen:
+    """A long cgan training in a subprocess, returned once it has logged its first row."""
+    cmd = [sys.executable, "-m", "cgp", "train", "--plugin", "cgan", "--run-dir", str(run_dir)]
+    cmd += sets(*TINY, *overrides, "trainer.steps=100000", "trainer.checkpoint_every=0", "trainer.sample_every=0")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (run_dir / "metrics.jsonl").exists():
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
+    return proc
+
+
+def test_sigterm_saves_and_says_how_to_resume(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = _training_process(run_dir)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143
@@ -199,13 +196,7 @@ def test_a_second_signal_stops_at_once_in_one_line(tmp_path: Path) -> None:
     the message is one line, not a traceback or click's 'Aborted!'."""
     run_dir = tmp_path / "run"
     slow = ["model.image_size=64", "model.generator_width=128", "trainer.batch_size=64", "trainer.log_every=1"]
-    cmd = [sys.executable, "-m", "cgp", "train", "--plugin", "cgan", "--run-dir", str(run_dir)]
-    cmd += sets(*TINY, *slow, "trainer.steps=100000", "trainer.checkpoint_every=0", "trainer.sample_every=0")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (run_dir / "metrics.jsonl").exists():
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    proc = _training_process(run_dir, *slow)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
