@@ -186,7 +186,8 @@ def test_regression_only_model_trains_no_discriminator_and_resumes_bit_identical
     weights = load_file(str(run / "checkpoints" / "step_00000004" / "models.safetensors"))
     assert weights and not [k for k in weights if k.startswith("discriminators.")]
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert set(rows[-1]) == {"step", "time", "l2", "g_loss", "lr_g", "steps_per_sec"}
+    assert set(rows[-1]) == {"step", "time", "l2", "g_loss", "lr_g", "steps_per_sec", "sides"}
+    assert rows[-1]["sides"] == {"d": [], "g": ["l2"]}
 
 
 @pytest.mark.parametrize(
