@@ -251,6 +251,7 @@ def _truncated_image(s: Scratch) -> list[str]:
 def _in_run(s: Scratch, relative: str, content: str) -> list[str]:
     """A copy of the trained run with ``relative`` overwritten by ``content``, evaluated."""
     run = s.run()
+    (run / relative).parent.mkdir(parents=True, exist_ok=True)
     (run / relative).write_text(content)
     return ["evaluate", str(run)]
 
@@ -407,15 +408,8 @@ CASES = [
     Case("state.json a list", lambda s: _state(s, "[1, 2]"), 2, "no integer 'step'"),
     Case("non-integer step", lambda s: _state_step(s, "four"), 2, "no integer 'step'"),
     Case("tensors of other shapes", _wrong_shapes, 2, "different model"),
-    Case("last names nothing", lambda s: _run_with_pointer(s, "step_99999999"), 0, "condition_accuracy"),
-    Case("last names a path outside", lambda s: _run_with_pointer(s, "../../etc"), 0, "condition_accuracy"),
-    Case("damaged evaluation cache", lambda s: _in_run(s, "eval/judge.json", "{broken"), 0, "condition_accuracy"),
-    Case(
-        "damaged cached judge weights",
-        lambda s: (flip_byte(s.run() / "eval" / "judge.safetensors", 20), ["evaluate", str(s.tmp / "run")])[1],
-        0,
-        "condition_accuracy",
-    ),
+    Case("last names nothing", lambda s: _run_with_pointer(s, "step_99999999"), 0, "step 4 split test"),
+    Case("last names a path outside", lambda s: _run_with_pointer(s, "../../etc"), 0, "step 4 split test"),
     Case("damaged classes.json", lambda s: _in_run(s, "classes.json", '"circle"'), 2, "classes.json' is damaged"),
     Case(
         "resume changes the model's shape",
@@ -581,7 +575,8 @@ CASES = [
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = tmp_path_factory.mktemp("trained") / "run"
     args = ["train", "--plugin", "cgan", "--run-dir", str(run_dir)]
-    result = run_cli(*args, *sets(*TINY, "trainer.steps=4", "trainer.checkpoint_every=2", "trainer.sample_every=0"))
+    steps = ["trainer.steps=4", "trainer.checkpoint_every=2", "trainer.sample_every=0", "eval.metrics=[]"]
+    result = run_cli(*args, *sets(*TINY, *steps))
     assert result.exit_code == 0, result.output
     return run_dir
 
@@ -694,3 +689,26 @@ def test_generate_needs_nothing_outside_the_run(tmp_path: Path) -> None:
     result = run_cli("generate", str(run), "dog", "--count", "2", "--output", str(tmp_path / "dog.png"))
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "dog.png").size[0] > 0
+
+
+def test_a_damaged_evaluation_cache_is_rebuilt_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The cache a metric keeps of the model it trains (cgan's judge, text2image's matcher): a broken
+    key file or flipped weights are a warning and a retrain, never a traceback."""
+    import torch
+
+    from cgp.core.metrics import load_cached_model, save_cached_model
+
+    model, key = torch.nn.Linear(3, 2), {"model": "judge", "steps": 10}
+    save_cached_model(model, tmp_path, "judge", key)
+    assert load_cached_model(torch.nn.Linear(3, 2), tmp_path, "judge", key)
+    assert not load_cached_model(torch.nn.Linear(3, 2), tmp_path, "judge", {**key, "steps": 11}), "another key"
+    for damage in ("key", "weights"):
+        save_cached_model(model, tmp_path, "judge", key)
+        if damage == "key":
+            (tmp_path / "judge.json").write_text("{broken")
+        else:
+            flip_byte(tmp_path / "judge.safetensors", 20)
+        caplog.clear()
+        assert not load_cached_model(torch.nn.Linear(3, 2), tmp_path, "judge", key)
+        assert any("is damaged" in r.getMessage() for r in caplog.records), damage
+        assert not (tmp_path / "judge.json").exists() and not (tmp_path / "judge.safetensors").exists()

@@ -12,7 +12,7 @@ import pytest
 from cgp.testing import assert_task_trains
 
 CASES = [
-    ("cgan", "conftest", [], ["circle"]),
+    ("cgan", "conftest", ["eval.metrics=[]"], ["circle"]),
     ("pix2pix", "test_pix2pix", ["eval.metrics=[]"], []),
     ("cyclegan", "test_cyclegan", ["eval.metrics=[]"], []),
     ("speech_enhance", "test_speech_enhance", ["eval.metrics=[]"], []),
@@ -33,8 +33,7 @@ def test_builtin_task_passes_assert_task_trains(
     tiny = importlib.import_module(module).TINY
     report = assert_task_trains(task, tmp_path, [*tiny, *extra], steps=4, generate=inputs)
     assert (report.run_dir / "checkpoints" / "step_00000004").is_dir()
-    if task == "cgan":
-        assert 0.0 <= report.metrics["condition_accuracy"] <= 1.0
+    assert report.metrics == {}, "eval.metrics=[]: evaluation runs and computes nothing (metrics are tested apart)"
     if inputs:
         assert report.generated and all(path.stat().st_size > 0 for path in report.generated)
 
