@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cgp.core.cli import cli
+from cgp.testing import cgp_cli
 
 TINY = [
     "model.image_size=16",
@@ -34,9 +33,8 @@ def sets(*items: str) -> list[str]:
     return out
 
 
-def run_cli(*args: str) -> click.testing.Result:  # noqa: F821
-    """Run ``cgp ARGS`` in this process; returns click's Result (exit_code, output)."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+run_cli = cgp_cli
+"""Run ``cgp ARGS`` in this process; returns click's Result (exit_code, output)."""
 
 
 def cgp_subprocess(
