@@ -14,15 +14,22 @@ import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
 
+from cgp.nn.attention import SelfAttention2d
 from cgp.nn.conditional_norm import ConditionalBatchNorm2d
 
 
-def dcgan_init(module: nn.Module) -> None:
+def dcgan_init(module: nn.Module, kind: str = "normal") -> None:
     """N(0, 0.02) conv/linear weights; N(1, 0.02) batch-norm scales (the paper's initialisation);
-    conditional batch norms start as the plain one."""
+    conditional batch norms start as the plain one. ``kind='orthogonal'`` draws the conv, linear and
+    embedding weights as orthogonal matrices instead (Saxe et al. 2014; BigGAN's choice)."""
+    if kind not in ("normal", "orthogonal"):
+        raise ValueError(f"unknown init {kind!r}; choose normal or orthogonal")
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+            if kind == "orthogonal":
+                nn.init.orthogonal_(m.weight)
+            else:
+                nn.init.normal_(m.weight, 0.0, 0.02)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d) and m.affine:
@@ -40,30 +47,60 @@ def _levels(image_size: int) -> int:
     return levels
 
 
+def _check_attention(attention_at: int | None, image_size: int) -> None:
+    if attention_at is not None and (
+        attention_at < 8 or attention_at > image_size // 2 or attention_at & (attention_at - 1)
+    ):
+        raise ValueError(
+            f"self-attention resolution must be a power of two from 8 to {image_size // 2} "
+            f"for {image_size}-px images, got {attention_at}"
+        )
+
+
 class DCGANDecoder(nn.Module):
     """(B, in_dim) -> (B, channels, S, S) in [-1, 1]: project to 4x4, then upsample by 2 per level.
 
     With ``cond_dim`` > 0 every batch norm is a :class:`ConditionalBatchNorm2d` whose scale and shift
     come from the ``cond`` vector given to :meth:`forward` (BigGAN's conditioning of each block),
-    in addition to whatever the input vector carries.
+    in addition to whatever the input vector carries. ``attention_at`` inserts a
+    :class:`SelfAttention2d` block after the hidden layer of that resolution (SAGAN); ``spectral``
+    puts spectral norm on every convolution (SAGAN and BigGAN normalise the generator too).
     """
 
     def __init__(
-        self, in_dim: int, image_size: int = 32, channels: int = 3, base_width: int = 64, cond_dim: int = 0
+        self,
+        in_dim: int,
+        image_size: int = 32,
+        channels: int = 3,
+        base_width: int = 64,
+        cond_dim: int = 0,
+        attention_at: int | None = None,
+        spectral: bool = False,
     ) -> None:
         super().__init__()
         levels = _levels(image_size)
+        _check_attention(attention_at, image_size)
         width = base_width * 2 ** (levels - 1)
+        wrap = spectral_norm if spectral else (lambda m: m)
 
         def norm(c: int) -> nn.Module:
             return ConditionalBatchNorm2d(c, cond_dim) if cond_dim > 0 else nn.BatchNorm2d(c)
 
-        self.project = nn.Sequential(nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False), norm(width), nn.ReLU(True))
+        self.project = nn.Sequential(
+            wrap(nn.ConvTranspose2d(in_dim, width, 4, 1, 0, bias=False)), norm(width), nn.ReLU(True)
+        )
         blocks: list[nn.Module] = []
+        size = 4
         for _ in range(levels - 1):
-            blocks += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), norm(width // 2), nn.ReLU(True)]
-            width //= 2
-        blocks += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+            blocks += [
+                wrap(nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False)),
+                norm(width // 2),
+                nn.ReLU(True),
+            ]
+            width, size = width // 2, size * 2
+            if size == attention_at:
+                blocks.append(SelfAttention2d(width, spectral))
+        blocks += [wrap(nn.ConvTranspose2d(width, channels, 4, 2, 1)), nn.Tanh()]
         self.body = nn.Sequential(*blocks)
         self.cond_dim = cond_dim
 
@@ -82,11 +119,21 @@ class DCGANEncoder(nn.Module):
     """(B, channels, S, S) -> list of feature maps, the last (B, width, 4, 4); halves the size per level.
 
     ``norm`` is ``batch`` (DCGAN), ``spectral`` (Miyato et al. 2018; no batch norm) or ``none``.
+    ``attention_at`` appends a :class:`SelfAttention2d` block to the level whose output has that
+    resolution (SAGAN).
     """
 
-    def __init__(self, image_size: int = 32, channels: int = 3, base_width: int = 64, norm: str = "batch") -> None:
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 3,
+        base_width: int = 64,
+        norm: str = "batch",
+        attention_at: int | None = None,
+    ) -> None:
         super().__init__()
         levels = _levels(image_size)
+        _check_attention(attention_at, image_size)
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         layers: list[nn.Module] = []
         width_in, width = channels, base_width
@@ -95,6 +142,8 @@ class DCGANEncoder(nn.Module):
             if norm == "batch" and level > 0:
                 block.append(nn.BatchNorm2d(width))
             block.append(nn.LeakyReLU(0.2, True))
+            if image_size >> (level + 1) == attention_at:
+                block.append(SelfAttention2d(width, norm == "spectral"))
             layers.append(nn.Sequential(*block))
             width_in, width = width, width * 2
         self.blocks = nn.ModuleList(layers)

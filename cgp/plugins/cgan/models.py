@@ -1,7 +1,10 @@
 """Class-conditional DCGAN: generator, projection or ACGAN discriminator.
 
 * Generator: DCGAN (Radford et al. 2016) fed ``[z, embed(y)]`` (Mirza & Osindero 2014, "Conditional
-  Generative Adversarial Nets").
+  Generative Adversarial Nets"), or with the class embedding predicting the scale and shift of every
+  batch norm (conditional batch norm, as BigGAN's generator blocks: Brock et al. 2019), or both.
+  The architecture switches of SAGAN / BigGAN are options: spectral norm in G, a self-attention
+  block, orthogonal initialisation, and the truncation trick at sampling time.
 * Projection discriminator (Miyato & Koyama 2018, "cGANs with Projection Discriminator"):
   ``D(x, y) = psi(phi(x)) + <embed(y), phi(x)>``. Its two addends are exactly the source notes'
   second design: a realism head ``psi(phi(x))`` and a condition-match head ``<embed(y), phi(x)>``;
@@ -37,17 +40,49 @@ class ClassLabel(Condition):
 
 
 class ConditionalDCGANGenerator(Generator):
-    def __init__(self, num_classes: int, noise_dim: int, embed_dim: int, image_size: int, base_width: int) -> None:
+    """``conditioning`` is ``concat`` (the label embedding joins z at the input), ``cbn`` (it drives
+    every batch norm instead) or ``both``. ``truncation`` > 0 draws z from a normal truncated to
+    [-t, t] when the generator is in eval mode (BigGAN's truncation trick: fidelity for variety);
+    training always draws the full normal."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        noise_dim: int,
+        embed_dim: int,
+        image_size: int,
+        base_width: int,
+        conditioning: str = "concat",
+        attention_at: int | None = None,
+        spectral: bool = False,
+        init: str = "normal",
+        truncation: float | None = None,
+    ) -> None:
         super().__init__()
-        self.noise_dim = noise_dim
+        if conditioning not in ("concat", "cbn", "both"):
+            raise ValueError(f"unknown conditioning {conditioning!r}; choose concat, cbn or both")
+        self.noise_dim, self.conditioning, self.truncation = noise_dim, conditioning, truncation
         self.embed = nn.Embedding(num_classes, embed_dim)
-        self.decoder = DCGANDecoder(noise_dim + embed_dim, image_size, 3, base_width)
-        dcgan_init(self)
+        in_dim = noise_dim + (embed_dim if conditioning != "cbn" else 0)
+        cond_dim = embed_dim if conditioning != "concat" else 0
+        self.decoder = DCGANDecoder(in_dim, image_size, 3, base_width, cond_dim, attention_at, spectral)
+        dcgan_init(self, init)
+
+    def sample_noise(self, batch_size: int, device: torch.device | str) -> torch.Tensor:
+        z = torch.randn(batch_size, self.noise_dim, device=device)
+        if self.truncation and not self.training:
+            outside = z.abs() > self.truncation
+            while outside.any():  # resample the values beyond the threshold (BigGAN's procedure)
+                z[outside] = torch.randn(int(outside.sum()), device=device)
+                outside = z.abs() > self.truncation
+        return z
 
     def forward(self, cond: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         if z is None:
             z = self.sample_noise(cond.shape[0], cond.device)
-        return self.decoder(torch.cat([z, self.embed(cond)], dim=1))
+        e = self.embed(cond)
+        h = z if self.conditioning == "cbn" else torch.cat([z, e], dim=1)
+        return self.decoder(h, e if self.conditioning != "concat" else None)
 
 
 class ClassConditionalDiscriminator(Discriminator):
@@ -66,11 +101,13 @@ class ClassConditionalDiscriminator(Discriminator):
         heads: str = "joint",
         conditional: bool = True,
         norm: str = "spectral",
+        attention_at: int | None = None,
+        init: str = "normal",
     ) -> None:
         super().__init__()
         self.kind, self.heads = kind, heads
         self.uses_condition = conditional and kind == "projection"
-        self.encoder = DCGANEncoder(image_size, 3, base_width, norm)
+        self.encoder = DCGANEncoder(image_size, 3, base_width, norm, attention_at)
         width = self.encoder.out_width
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         self.realism = wrap(nn.Linear(width, 1))
@@ -78,7 +115,7 @@ class ClassConditionalDiscriminator(Discriminator):
             self.embed = wrap(nn.Embedding(num_classes, width))
         else:
             self.classifier = nn.Linear(width, num_classes)
-        dcgan_init(self)
+        dcgan_init(self, init)
 
     def _pooled(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         feats = self.encoder(x)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
@@ -49,6 +49,26 @@ class CganModelConfig(StrictModel):
         "spectral", description="spectral norm (SNGAN) or batch norm (DCGAN) in D"
     )
     acgan_weight: float = Field(1.0, ge=0, description="weight of ACGAN's class terms (acgan only)")
+    generator_conditioning: Literal["concat", "cbn", "both"] = Field(
+        "concat",
+        description="how G reads the label: concat (embedding joins z), cbn (conditional batch norm in "
+        "every block, BigGAN) or both",
+    )
+    generator_norm: Literal["none", "spectral"] = Field(
+        "none", description="spectral: spectral norm on G's convolutions too (SAGAN, BigGAN)"
+    )
+    attention: int | None = Field(
+        None, description="resolution of a self-attention block in G and D (SAGAN; e.g. 16); null: none"
+    )
+    init: Literal["normal", "orthogonal"] = Field(
+        "normal", description="weight init: normal (DCGAN's N(0, 0.02)) or orthogonal (BigGAN)"
+    )
+    truncation: float | None = Field(
+        None,
+        gt=0,
+        description="sampling only (samples, evaluation, generate): z from a normal truncated to "
+        "[-t, t] (BigGAN's truncation trick); null: the full normal",
+    )
 
     @field_validator("image_size")
     @classmethod
@@ -56,6 +76,16 @@ class CganModelConfig(StrictModel):
         if value & (value - 1):
             raise ValueError("must be a power of two (8, 16, 32, 64, ...)")
         return value
+
+    @model_validator(mode="after")
+    def _attention_resolution(self) -> CganModelConfig:
+        r = self.attention
+        if r is not None and (r < 8 or r > self.image_size // 2 or r & (r - 1)):
+            raise ValueError(
+                f"model.attention must be a power of two from 8 to {self.image_size // 2} "
+                f"(half of model.image_size), got {r}"
+            )
+        return self
 
 
 class CganDataConfig(DataConfig):
@@ -80,6 +110,9 @@ class CganConfig(RunConfig):
 
 class GenerateOptions(StrictModel):
     count: int = Field(8, ge=1, le=1024, description="images per class given")
+    truncation: float | None = Field(
+        None, gt=0, description="truncate z to [-t, t] for these samples (default: the run's model.truncation)"
+    )
 
 
 class CganTask(Task):
@@ -111,7 +144,18 @@ class CganTask(Task):
 
     def build_models(self) -> GanModels:
         m, k = self.config.model, len(self.class_names)
-        generator = ConditionalDCGANGenerator(k, m.noise_dim, m.embed_dim, m.image_size, m.generator_width)
+        generator = ConditionalDCGANGenerator(
+            k,
+            m.noise_dim,
+            m.embed_dim,
+            m.image_size,
+            m.generator_width,
+            m.generator_conditioning,
+            m.attention,
+            m.generator_norm == "spectral",
+            m.init,
+            m.truncation,
+        )
         discriminator = ClassConditionalDiscriminator(
             k,
             m.image_size,
@@ -120,6 +164,8 @@ class CganTask(Task):
             self.config.objective.heads,
             m.conditional_discriminator,
             m.discriminator_norm,
+            m.attention,
+            m.init,
         )
         return GanModels(generator, discriminator, ClassLabel(k))
 
@@ -172,6 +218,8 @@ class CganTask(Task):
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: GenerateOptions) -> list[Path]:
         """Inputs are class names or indices; one PNG grid per input (a folder of them for several)."""
         labels = [self._label(text) for text in inputs]
+        if options.truncation is not None:
+            models.generator.truncation = options.truncation  # type: ignore[assignment]
         single_file = len(inputs) == 1 and output.suffix.lower() in (".png", ".jpg", ".jpeg")
         if not single_file:
             output.mkdir(parents=True, exist_ok=True)

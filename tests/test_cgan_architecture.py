@@ -1,0 +1,150 @@
+"""The cgan task's architecture switches (SNGAN / SAGAN / BigGAN): each builds, does what it says,
+and a run with all of them on trains and resumes bit-identically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from cgp.core.errors import ConfigError
+from cgp.nn.attention import SelfAttention2d
+from cgp.nn.dcgan import DCGANDecoder, DCGANEncoder
+from cgp.plugins.cgan.models import ClassConditionalDiscriminator, ConditionalDCGANGenerator
+from conftest import TINY, cgp_subprocess, run_cli, sets
+from test_resume import assert_resume_is_bit_identical
+
+
+def test_a_fresh_attention_block_is_the_identity_and_learns_its_scale() -> None:
+    torch.manual_seed(0)
+    block = SelfAttention2d(16)
+    x = torch.randn(2, 16, 8, 8)
+    assert torch.equal(block(x), x)
+    block(x).square().sum().backward()
+    assert block.gamma.grad is not None and block.gamma.grad.abs() > 0
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    y = block(x)
+    assert y.shape == x.shape and not torch.allclose(y, x)
+
+
+def test_attention_reaches_every_position() -> None:
+    """A change at one corner moves the output at the opposite corner (a 3x3 conv stack would not)."""
+    torch.manual_seed(0)
+    block = SelfAttention2d(8)
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    x = torch.randn(1, 8, 16, 16)
+    moved = x.clone()
+    moved[0, :, 0, 0] += 5.0
+    assert not torch.allclose(block(x)[0, :, -1, -1], block(moved)[0, :, -1, -1])
+
+
+def test_attention_is_placed_at_the_asked_resolution() -> None:
+    decoder = DCGANDecoder(8, image_size=32, base_width=16, attention_at=16)
+    encoder = DCGANEncoder(32, 3, 16, "spectral", attention_at=8)
+    sizes = {}
+    x = torch.randn(2, 8, 1, 1)
+    for layer in (*decoder.project, *decoder.body):
+        x = layer(x)
+        if isinstance(layer, SelfAttention2d):
+            sizes["decoder"] = x.shape[-1]
+    feats = encoder(torch.randn(2, 3, 32, 32))
+    level = next(i for i, block in enumerate(encoder.blocks) if any(isinstance(m, SelfAttention2d) for m in block))
+    assert sizes == {"decoder": 16} and feats[level].shape[-1] == 8
+    assert hasattr(next(m for m in encoder.modules() if isinstance(m, SelfAttention2d)).query, "weight_orig")
+    with pytest.raises(ValueError, match="from 8 to 16"):
+        DCGANDecoder(8, image_size=32, attention_at=32)
+
+
+def test_spectral_norm_in_the_generator_bounds_each_layer() -> None:
+    torch.manual_seed(0)
+    decoder = DCGANDecoder(8, image_size=16, base_width=16, spectral=True)
+    convs = [m for m in decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert convs and all(hasattr(m, "weight_orig") for m in convs)
+    decoder.train()
+    for _ in range(20):  # power iterations converge
+        decoder(torch.randn(4, 8))
+    for m in convs:
+        w = m.weight.detach().transpose(0, 1).flatten(1)  # ConvTranspose: dim 1 is the output
+        assert torch.linalg.matrix_norm(w, ord=2) == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "cbn", "both"])
+def test_every_conditioning_reads_the_label(conditioning: str) -> None:
+    torch.manual_seed(0)
+    g = ConditionalDCGANGenerator(4, 8, 6, 16, 16, conditioning=conditioning)  # batch statistics
+    for m in g.modules():  # a fresh conditional norm is plain batch norm: give it something to say
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.5)
+    z = torch.randn(1, 8).repeat(4, 1)
+    images = g(torch.arange(4), z)
+    assert images.shape == (4, 3, 16, 16)
+    assert (images[0] - images[1]).abs().max() > 1e-3
+    with_cbn = any("gain" in name for name, _ in g.named_parameters())
+    assert with_cbn == (conditioning != "concat")
+    first = g.decoder.project[0]
+    assert first.in_channels == (8 if conditioning == "cbn" else 14)
+
+
+def test_truncation_applies_when_sampling_only() -> None:
+    g = ConditionalDCGANGenerator(3, 64, 4, 16, 16, truncation=0.5)
+    torch.manual_seed(0)
+    assert g.sample_noise(256, "cpu").abs().max() > 2.0  # training: the full normal
+    g.eval()
+    z = g.sample_noise(256, "cpu")
+    assert z.abs().max() <= 0.5 and z.std() > 0.2
+
+
+def test_orthogonal_init_gives_orthogonal_weights() -> None:
+    torch.manual_seed(0)
+    d = ClassConditionalDiscriminator(4, 16, 16, init="orthogonal", norm="none")
+    conv = d.encoder.blocks[0][0]
+    w = conv.weight.detach().flatten(1)  # (16, 48): orthonormal rows
+    assert torch.allclose(w @ w.T, torch.eye(16), atol=1e-5)
+    g = ConditionalDCGANGenerator(4, 8, 6, 16, 16, init="orthogonal")
+    assert g.decoder.project[0].weight.detach().flatten(1).norm(dim=1).max() <= 1.0 + 1e-5
+
+
+def test_a_bad_attention_resolution_is_one_line(tmp_path: Path) -> None:
+    result = run_cli(
+        "train", "--plugin", "cgan", "--run-dir", str(tmp_path / "run"), *sets(*TINY, "model.attention=16")
+    )
+    assert result.exit_code == 2
+    assert "model.attention" in result.output and "from 8 to 8" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+
+
+def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> None:
+    switches = [
+        "model.generator_conditioning=both",
+        "model.generator_norm=spectral",
+        "model.attention=8",
+        "model.init=orthogonal",
+        "model.truncation=1.0",
+        "objective.adversarial=hinge",
+        "optim.generator.lr=1e-4",
+        "optim.discriminator.lr=4e-4",
+        "optim.generator.betas=[0.0, 0.9]",
+        "optim.discriminator.betas=[0.0, 0.9]",
+    ]
+    common = sets(
+        *TINY, *switches, "trainer.steps=6", "trainer.checkpoint_every=3", "trainer.sample_every=0", "eval.metrics=[]"
+    )
+    straight = assert_resume_is_bit_identical("cgan", common, tmp_path, steps=6, stop=3)
+    names = cgp_subprocess(
+        "generate", str(straight), "circle", "--output", str(tmp_path / "g.png"), "--truncation", "0.5"
+    )
+    assert names.returncode == 0, names.stderr
+    assert (tmp_path / "g.png").is_file()
+
+
+def test_config_rejects_an_unknown_conditioning() -> None:
+    from cgp.core.config import resolve_config
+    from cgp.plugins.cgan.task import CganConfig
+
+    with pytest.raises(ConfigError, match="generator_conditioning"):
+        resolve_config(CganConfig, "cgan", None, ["model.generator_conditioning=film"])
