@@ -39,8 +39,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import torch
 from PIL import Image
 
+from cgp.datasets.colorspace import join_lab, split_lab
+from cgp.metrics import image as measures
 from runs import cgp, train_and_evaluate
 
 DEBIAN_PHOTOS = {
@@ -173,6 +176,33 @@ def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> No
         sheet.resize((sheet.width * 2, sheet.height * 2), Image.Resampling.NEAREST).save(out_png)
 
 
+def _tensor(path: Path) -> torch.Tensor:
+    return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1).float() / 127.5 - 1
+
+
+def tint_baseline(root: Path) -> dict[str, float]:
+    """Colourisation's naive alternatives on the test split: the gray input itself, and the gray input
+    tinted with the training targets' mean colour (their mean a*, b* added to every pixel), measured
+    with the same PSNR / SSIM / L1 as the model (in the pictures' [-1, 1] scale)."""
+    train_ab = torch.stack(
+        [split_lab(_tensor(p))[1].mean(dim=(1, 2)) for p in sorted((root / "train/B").glob("*.png"))]
+    )
+    mean_ab = train_ab.mean(dim=0)[:, None, None]
+    sums: dict[str, float] = {}
+    targets = sorted((root / "test/B").glob("*.png"))
+    for path in targets:
+        target = _tensor(path)[None]
+        light, _ = split_lab(_tensor(root / "test/A" / path.name)[None])
+        for name, candidate in (
+            ("gray", join_lab(light, torch.zeros_like(target[:, :2]))),
+            ("tint", join_lab(light, mean_ab.expand(1, 2, *light.shape[-2:]))),
+        ):
+            for metric, fn in (("psnr", measures.psnr), ("ssim", measures.ssim), ("l1", measures.l1)):
+                key = f"{metric}_{name}"
+                sums[key] = sums.get(key, 0.0) + float(fn(candidate.float(), target).sum())
+    return {key: round(value / len(targets), 4) for key, value in sums.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=["colorize", "restore"], default="colorize")
@@ -194,6 +224,8 @@ def main() -> None:
     run_dir = opts.out / name
     overrides = [f"data.root={root.resolve()}", f"trainer.max_minutes={opts.minutes}", f"trainer.seed={opts.seed}"]
     result = train_and_evaluate("pix2pix", run_dir, [*overrides, *opts.extra])
+    if opts.task == "colorize":
+        result |= tint_baseline(root)
     (opts.out / f"results-{name}.json").write_text(json.dumps(result, indent=2))
     sample_strip(run_dir, root, opts.out / f"samples-{name}.png")
     print(json.dumps(result, indent=2))

@@ -5,7 +5,8 @@
 On the evaluated split: L1, PSNR and SSIM of the generator's outputs against the targets, and
 their sharpness (high-frequency energy relative to the target's; see :mod:`cgp.metrics.image`).
 Where input and target share a space (same channel count), the same numbers for the *input*
-itself (``*_input``) are the identity baseline a model has to beat.
+itself (``*_input``) are the identity baseline a model has to beat. In pix2pix's colourisation
+mode the rebuilt RGB pictures are compared, and the baseline is the gray input (its L, no colour).
 """
 
 from __future__ import annotations
@@ -23,16 +24,21 @@ def translation_quality(context: EvalContext) -> dict[str, float]:
     dataset = context.task.build_dataset(context.split)
     loader = DataLoader(dataset, batch_size=EVAL_BATCH, collate_fn=context.task.collate)
     generator, condition = context.models.generator, context.models.condition
+    to_image = getattr(context.task, "to_image", lambda cond, out: out)
     sums: dict[str, float] = {}
     count = 0
     with torch.no_grad():
         for batch in loader:
             inputs = batch["cond"].to(context.device)
-            targets = batch["x"].to(context.device)
             outputs = generator(condition(inputs)).float()
-            pairs = {"": outputs}
-            if inputs.shape[1] == targets.shape[1]:
-                pairs["_input"] = inputs
+            if "target_rgb" in batch:  # colourisation: compare the rebuilt pictures, the gray input is the baseline
+                targets = batch["target_rgb"].to(context.device)
+                pairs = {"": to_image(inputs, outputs), "_input": to_image(inputs, torch.zeros_like(outputs))}
+            else:
+                targets = batch["x"].to(context.device)
+                pairs = {"": outputs}
+                if inputs.shape[1] == targets.shape[1]:
+                    pairs["_input"] = inputs
             for suffix, candidate in pairs.items():
                 for name, fn in (
                     ("l1", measures.l1),

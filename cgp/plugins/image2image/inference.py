@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from cgp.datasets.colorspace import join_lab, split_lab
 from cgp.datasets.images import to_pil, to_tensor
 from cgp.datasets.paths import IMAGE_SUFFIXES, expand_files, list_images
 from cgp.datasets.transforms import load_channels
@@ -49,16 +50,23 @@ def translate_files(
     output: Path,
     channels: int,
     condition: torch.nn.Module | None = None,
+    colorize: bool = False,
 ) -> list[Path]:
     """Translate every input image; one input and an image suffix on ``output`` writes that file,
-    otherwise ``output`` is a folder and each result is named after its input."""
+    otherwise ``output`` is a folder and each result is named after its input. ``colorize``: the
+    generator maps L to ab, and each output is rebuilt with its input's exact L, at full size."""
     files = expand_inputs(inputs)
     single = len(files) == 1 and output.suffix.lower() in IMAGE_SUFFIXES
     if not single:
         output.mkdir(parents=True, exist_ok=True)
     written = []
     for file in files:
-        result = translate(generator, to_tensor(load_channels(file, channels)), condition)
+        image = to_tensor(load_channels(file, channels))
+        if colorize:
+            light, _ = split_lab(image)
+            result = join_lab(light, translate(generator, light.float(), condition).double()).float()
+        else:
+            result = translate(generator, image, condition)
         path = output if single else output / f"{file.stem}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         to_pil(result).save(path)

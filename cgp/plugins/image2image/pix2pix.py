@@ -6,10 +6,16 @@ pairs patch by patch; the generator minimises the conditional adversarial loss p
 target (λ = 100). The paper's ablation is one flag each: ``objective.gan_weight=0`` (L1 only),
 ``objective.terms={}`` (cGAN only), ``model.conditional_discriminator=false`` (L1 + unconditional
 GAN).
+
+Colourisation (``data.colorspace=lab``, or ``auto`` on a folder whose inputs are all grayscale and
+whose targets are colour): the reference implementation's colorization mode — the generator reads
+the input's L* channel and predicts a*b* (1 → 2 channels), the discriminator judges (L, ab) pairs,
+and outputs are rebuilt with the input's exact lightness.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -27,10 +33,11 @@ from cgp.core.config import (
     StrictModel,
     TrainerConfig,
 )
-from cgp.core.errors import ConfigError
+from cgp.core.errors import CheckpointError, ConfigError
 from cgp.core.interfaces import GanModels
-from cgp.core.rundir import sample_stem
+from cgp.core.rundir import RunDir, sample_stem
 from cgp.core.task import Task
+from cgp.datasets.colorspace import LabPairs, is_gray, join_lab
 from cgp.datasets.images import to_pil
 from cgp.datasets.procedural_pairs import ProceduralPairs
 from cgp.datasets.transforms import PairTransform
@@ -40,6 +47,11 @@ from cgp.nn.resnet import ResnetGenerator
 from cgp.nn.unet import UNetGenerator, unet_depth
 from cgp.plugins.image2image.inference import as_rgb, translate_files
 from cgp.plugins.image2image.models import ImageToImageGenerator, PairDiscriminator
+
+log = logging.getLogger(__name__)
+
+COLORSPACE_FILE = "colorspace.json"
+AUTO_SCAN_PAIRS = 1000  # the auto colour-space check looks at this many training pairs at most
 
 GeneratorName = Literal["unet_32", "unet_64", "unet_128", "unet_256", "unet_512", "resnet_6blocks", "resnet_9blocks"]
 NormName = Literal["batch", "instance", "none"]
@@ -86,6 +98,11 @@ class PairedDataConfig(DataConfig):
     no_flip: bool = Field(False, description="no random horizontal flips")
     train_size: int | None = Field(None, ge=1, description="built-in data: training pairs (default 2000)")
     image_size: int = Field(64, ge=16, description="built-in data: side of the procedural images")
+    colorspace: Literal["auto", "rgb", "lab"] = Field(
+        "auto",
+        description="lab: colourisation (L in, ab out, rebuilt with the input's L); rgb: images as they are; "
+        "auto: lab when every input is grayscale and the targets are colour",
+    )
 
 
 def _pix2pix_objective() -> ObjectiveConfig:
@@ -137,8 +154,64 @@ class Pix2PixTask(Task):
     description = "paired image-to-image translation: U-Net + PatchGAN + L1 (Isola et al. 2017)"
     config_model = Pix2PixConfig
 
+    _colorspace: str | None = None
+
+    def setup(self, run_root: Path, train: bool) -> None:
+        """Resolve ``data.colorspace=auto`` once, when training starts, and keep the answer in
+        ``RUN_DIR/colorspace.json`` so evaluation and generation build the same models."""
+        run = RunDir(run_root)
+        stored = run.read_json(COLORSPACE_FILE)
+        if stored is not None:
+            if stored not in ("rgb", "lab"):
+                raise CheckpointError(f'run file \'{run.root / COLORSPACE_FILE}\' is damaged (not "rgb" or "lab")')
+            self._colorspace = stored
+        elif train:
+            run.write_json(COLORSPACE_FILE, self.colorspace)
+
+    @property
+    def colorspace(self) -> str:
+        if self._colorspace is None:
+            chosen = self.config.data.colorspace
+            self._colorspace = self._detect_colorspace() if chosen == "auto" else chosen
+        return self._colorspace
+
+    def _detect_colorspace(self) -> str:
+        d = self.config.data
+        if d.root is None or d.output_channels != 3:
+            return "rgb"
+        pairs = self._read(d.root, "train", 3, 3)
+        n = len(pairs)
+        picks = range(n) if n <= AUTO_SCAN_PAIRS else [i * n // AUTO_SCAN_PAIRS for i in range(AUTO_SCAN_PAIRS)]
+        colour_targets = 0
+        for i in picks:
+            item = pairs[i]
+            if not is_gray(item["cond"]):
+                return "rgb"
+            colour_targets += not is_gray(item["x"])
+        if colour_targets * 2 < len(picks):
+            return "rgb"
+        log.warning(
+            "data: every input checked is grayscale and the targets are colour, so pix2pix trains in the "
+            "colourisation mode (L in, ab out, the input's L kept); set data.colorspace=rgb to turn it off"
+        )
+        return "lab"
+
     def _channels(self) -> tuple[int, int]:
+        if self.colorspace == "lab":
+            return 1, 2
         return self.config.data.input_channels, self.config.data.output_channels
+
+    def to_image(self, cond: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        """The picture an output stands for: itself, or in the colourisation mode the RGB image rebuilt
+        from the input's L and the predicted ab."""
+        return join_lab(cond, output).to(output.dtype) if self.colorspace == "lab" else output
+
+    def _read(self, root: Path, split: str, a: int, b: int) -> Dataset:
+        d = self.config.data
+        reader = self.host.datasets.get(d.reader)
+        return reader(
+            root, split, transform=self.transform(split == "train"), direction=d.direction, channels_a=a, channels_b=b
+        )
 
     def build_models(self) -> GanModels:
         cin, cout = self._channels()
@@ -162,12 +235,11 @@ class Pix2PixTask(Task):
             if self._channels() != (3, 3):
                 raise ConfigError("the built-in pairs are RGB: set data.input_channels=3 and data.output_channels=3")
             return ProceduralPairs(split, d.image_size, d.train_size if split == "train" else None)
+        if self.colorspace == "lab":
+            return LabPairs(self._read(d.root, split, 3, 3))
         cin, cout = self._channels()
         a, b = (cin, cout) if d.direction == "AtoB" else (cout, cin)
-        reader = self.host.datasets.get(d.reader)
-        return reader(
-            d.root, split, transform=self.transform(split == "train"), direction=d.direction, channels_a=a, channels_b=b
-        )
+        return self._read(d.root, split, a, b)
 
     def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
         """Rows of input | output | target for the first ``eval.num_samples`` test pairs."""
@@ -175,9 +247,9 @@ class Pix2PixTask(Task):
         n = min(self.config.eval.num_samples, len(dataset))
         items = [dataset[i] for i in range(n)]
         inputs = torch.stack([it["cond"] for it in items])
-        targets = torch.stack([it["x"] for it in items])
+        targets = torch.stack([it.get("target_rgb", it["x"]) for it in items])
         device = next(models.parameters()).device
-        outputs = models.generator(models.condition(inputs.to(device))).float().cpu()
+        outputs = self.to_image(inputs, models.generator(models.condition(inputs.to(device))).float().cpu())
         tiles = [as_rgb(t) for triple in zip(inputs, outputs, targets) for t in triple]
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{sample_stem(step)}.png"
@@ -186,4 +258,6 @@ class Pix2PixTask(Task):
 
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
         """Translate image files (or every image in given folders); any size, padded to the stride."""
+        if self.colorspace == "lab":
+            return translate_files(models.generator, inputs, output, 3, models.condition, colorize=True)
         return translate_files(models.generator, inputs, output, self.config.data.input_channels, models.condition)
