@@ -18,27 +18,16 @@ PyAV like any user video: ``ROOT/train/seq_NNNNN.mkv`` and ``ROOT/test/seq_NNNNN
 from __future__ import annotations
 
 import argparse
-import gzip
-import struct
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from cgp.datasets.idx import read_idx
 from cgp.datasets.video import write_video
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 CANVAS, ITEM, FRAMES, STEP_LENGTH = 64, 28, 20, 0.1
-
-
-def read_idx_images(path: Path) -> np.ndarray:
-    """An IDX3 file (optionally gzip-compressed) -> uint8 (N, rows, cols)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        magic, count, rows, cols = struct.unpack(">IIII", f.read(16))
-        if magic != 2051:
-            raise SystemExit(f"'{path}' is not an IDX image file (magic {magic}, expected 2051)")
-        return np.frombuffer(f.read(count * rows * cols), dtype=np.uint8).reshape(count, rows, cols)
 
 
 def trajectory(rng: np.random.Generator) -> np.ndarray:
@@ -90,8 +79,8 @@ def main() -> None:
     opts = parser.parse_args()
     if not (opts.source / "train-images-idx3-ubyte.gz").is_file():
         raise SystemExit(f"no Fashion-MNIST under '{opts.source}': apt-get install dataset-fashion-mnist")
-    write_split(read_idx_images(opts.source / "train-images-idx3-ubyte.gz"), opts.out / "train", opts.train, 0)
-    write_split(read_idx_images(opts.source / "t10k-images-idx3-ubyte.gz"), opts.out / "test", opts.test, 1)
+    write_split(read_idx(opts.source / "train-images-idx3-ubyte.gz"), opts.out / "train", opts.train, 0)
+    write_split(read_idx(opts.source / "t10k-images-idx3-ubyte.gz"), opts.out / "test", opts.test, 1)
     print(f"{opts.train} training and {opts.test} test sequences of {FRAMES} frames in {opts.out}")
 
 
