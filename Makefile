@@ -5,15 +5,20 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
-DEMO_MINUTES ?= 3
+DEMO_STEPS ?= 1200
+DEMO_MAX_MINUTES ?= 15
 
 .PHONY: demo test venv clean lint
 
 $(PY):
+	@echo "cgp: creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) pyproject.toml constraints.txt
+	@echo "cgp: installing cgp and its pinned dependencies into $(VENV) (torch, torchvision, torchaudio:"
+	@echo "     about 5 GB to download and unpack; several minutes on a fresh machine, quiet until done)"
 	$(PIP) install -q -c constraints.txt -e '.[test]'
+	@echo "cgp: installed; the command is $(VENV)/bin/cgp (or 'source $(VENV)/bin/activate', then cgp)"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -21,8 +26,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/cgp train --plugin cgan --run-dir $(DEMO_DIR) \
-		--set trainer.max_minutes=$(DEMO_MINUTES) --set trainer.steps=1500 --set trainer.progress=lines
-	$(VENV)/bin/cgp evaluate $(DEMO_DIR) --json
+		--set trainer.steps=$(DEMO_STEPS) --set trainer.max_minutes=$(DEMO_MAX_MINUTES) --set trainer.progress=lines
+	$(VENV)/bin/cgp evaluate $(DEMO_DIR)
 	$(VENV)/bin/cgp report $(DEMO_DIR)
 	@echo "demo done: samples in $(DEMO_DIR)/samples, report at $(DEMO_DIR)/report.html"
 

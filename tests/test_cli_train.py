@@ -67,6 +67,10 @@ def test_evaluate_reports_condition_accuracy_with_baselines_deterministically(tr
     assert json.loads(second.output.strip().splitlines()[-1]) == metrics
     stored = json.loads((trained_run / "eval" / "test.json").read_text())
     assert stored["metrics"] == metrics and stored["step"] == 200
+    readable = run_cli("evaluate", str(trained_run))  # the table, then one line of verdict
+    verdict = readable.output.strip().splitlines()[-1]
+    assert verdict.startswith(f"condition_accuracy {metrics['condition_accuracy']:.3f} (real data ")
+    assert "of the way from chance to real" in verdict
 
 
 def test_report_writes_html(trained_run: Path) -> None:

@@ -158,7 +158,8 @@ def test_only_strings_and_eval_rows(tmp_path: Path) -> None:
     run.write_config("task: demo\n")
     run.metrics_path.write_text('{"step": 1, "d_loss": "nan"}\n{"step": 2, "eval/x": 3}\n{"step": 3, "g_lo')
     page = write_report(run).read_text()
-    assert page.count(PNG_URI) == 1  # eval curve only
+    assert page.count(PNG_URI) == 0  # one evaluation: a table row, no plot
+    assert "metric (evaluated once)" in page and "<td>x</td>" in page
     assert "No training metrics logged yet" in page
 
 
@@ -206,3 +207,48 @@ def test_every_plugin_names_its_samples_through_core() -> None:
     offenders = [str(path) for path in sources if 'f"step_{' in path.read_text()]
     assert not offenders, offenders
     assert report.SAMPLE_STEP.fullmatch(sample_stem(250)).group(1) == "00000250"
+
+
+def _rows(*rows: dict) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def test_a_metric_evaluated_once_is_a_table_not_a_plot(tmp_path: Path) -> None:
+    run = _make_run(tmp_path / "run")
+    page = write_report(run).read_text()
+    evaluation = page.split("<h3>Evaluation</h3>", 1)[1].split("<h2>", 1)[0]
+    assert PNG_URI in evaluation  # eval/acc has two points: a curve
+    run.metrics_path.write_text(_rows({"step": 5, "g_loss": 1.0}, {"step": 5, "eval/acc": 0.5}))
+    evaluation = write_report(run).read_text().split("<h3>Evaluation</h3>", 1)[1].split("<h2>", 1)[0]
+    assert PNG_URI not in evaluation
+    assert "metric (evaluated once)" in evaluation and "<td>acc</td>" in evaluation
+
+
+def test_a_run_of_one_logged_step_has_curves(tmp_path: Path) -> None:
+    run = _make_run(tmp_path / "run")
+    run.metrics_path.write_text(_rows({"step": 1, "d_loss": 0.7, "g_loss": 0.9}))
+    page = write_report(run).read_text()
+    curves = page.split("<h2>Loss curves</h2>", 1)[1].split("<h2>", 1)[0]
+    assert PNG_URI in curves and "No training metrics" not in curves
+
+
+def test_a_run_stopped_far_short_of_its_steps_is_flagged(tmp_path: Path) -> None:
+    run = _make_run(tmp_path / "run")
+    assert "Training stopped at step" not in write_report(run).read_text()  # 30 of 30
+    run.write_config("task: demo\ntrainer:\n  steps: 1500\n")
+    page = write_report(run).read_text()
+    assert 'class="warning">Training stopped at step 30 of trainer.steps=1500' in page
+
+
+def test_condition_accuracy_is_read_against_its_baselines(tmp_path: Path) -> None:
+    run = _make_run(tmp_path / "run")
+    metrics = {"condition_accuracy": 0.17, "condition_accuracy_real": 0.99, "condition_accuracy_chance": 1 / 6}
+    run.metrics_path.write_text(
+        _rows({"step": 44, "g_loss": 1.0}, {"step": 44, **{f"eval/{k}": v for k, v in metrics.items()}})
+    )
+    page = write_report(run).read_text()
+    assert "condition_accuracy 0.170 (real data 0.990, chance 0.167; 0% of the way" in page
+    assert "at chance: the samples ignore their condition" in page
+    lines = report.baseline_verdicts({**metrics, "condition_accuracy": 0.95})
+    assert len(lines) == 1 and "at the level of real data" in lines[0]
+    assert report.baseline_verdicts({"psnr": 30.0, "psnr_input": 25.0}) == []  # no ceiling and floor

@@ -223,3 +223,7 @@ def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path: Path) -> None:
     step = load_checkpoint(find_last(run_dir / "checkpoints")).meta["step"]
     assert 1 <= step < 100000
     assert (run_dir / "samples" / f"step_{step:08d}.png").is_file()
+    # far short of trainer.steps: said in the log; the last step is logged whatever log_every is
+    assert f"training stopped at step {step} of trainer.steps=100000" in proc.stderr
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "g_loss" in r][-1] == step

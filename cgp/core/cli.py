@@ -336,6 +336,7 @@ def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None, m
     import torch
 
     from cgp.core.seeding import isolated_rng
+    from cgp.core.summary import baseline_verdicts
     from cgp.core.trainer import EVAL_SEED
 
     run, task, loaded, dev = _open_run(run_dir, device)
@@ -357,6 +358,8 @@ def evaluate_cmd(run_dir: Path, split: str, as_json: bool, device: str | None, m
         click.echo(f"{run.root} step {loaded.step} split {split}")
         for key in sorted(results):
             click.echo(f"  {key:32s} {results[key]:.6g}")
+        for line in baseline_verdicts(results):
+            click.echo(line)
 
 
 @cli.command(

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from cgp.core.errors import ConfigError
 from cgp.core.rundir import SAMPLE_STEP, RunDir, write_atomic
+from cgp.core.summary import SHORT_RUN_FRACTION, baseline_verdicts
 
 MAX_EMBED_BYTES = 20 * 1024 * 1024
 """A single media file above this size is listed by name, not embedded."""
@@ -58,7 +59,9 @@ td.num { text-align: right; font-family: monospace; }
 img.plot { max-width: 100%; }
 .media { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
 figure { margin: 0; }
-figure img, figure video { max-width: 100%; image-rendering: pixelated; }
+figure img, figure video { max-width: 100%; min-width: min(512px, 100%); image-rendering: pixelated; }
+.warning { background: #fff4e0; border-left: 4px solid #e0a030; padding: 0.5em 1em; }
+.verdict { font-weight: 600; }
 figcaption { font-size: 0.85em; color: #555; font-family: monospace; }
 .empty { color: #888; font-style: italic; }
 """
@@ -96,6 +99,7 @@ def write_report(run: RunDir, output: Path | None = None) -> Path:
     body = "\n".join(
         [
             _header_section(run, config),
+            _progress_section(rows, config),
             _curves_section(rows),
             _metrics_section(rows, run.eval),
             _samples_section(run.samples),
@@ -135,19 +139,43 @@ def _curves_section(rows: list[dict[str, Any]]) -> str:
         parts.append(_img_tag(_png_data_uri(figure), "training curves", "plot"))
     else:
         parts.append('<p class="empty">No training metrics logged yet.</p>')
+    curves = {k: v for k, v in evals.items() if len(set(v.steps)) > 1}
+    points = {k: v for k, v in evals.items() if k not in curves}
     if evals:
         parts.append("<h3>Evaluation</h3>")
-        parts.append(_img_tag(_png_data_uri(_eval_figure(evals)), "evaluation curves", "plot"))
+    if curves:
+        parts.append(_img_tag(_png_data_uri(_eval_figure(curves)), "evaluation curves", "plot"))
+    if points:  # a metric evaluated once is a number, not a plot
+        rows_ = [(k.removeprefix("eval/"), _fmt(s.steps[-1]), _fmt(s.values[-1])) for k, s in sorted(points.items())]
+        parts.append(_table(("metric (evaluated once)", "step", "value"), rows_))
     return "\n".join(parts)
+
+
+def _progress_section(rows: list[dict[str, Any]], config: dict[str, Any]) -> str:
+    """A warning when the logged training stopped far short of ``trainer.steps``."""
+    planned = _number(config.get("trainer", {}).get("steps"))
+    logged = [s for s in (_number(r.get("step")) for r in rows if "g_loss" in r) if s is not None]
+    if not planned or not logged or max(logged) >= planned * SHORT_RUN_FRACTION:
+        return ""
+    return (
+        f'<p class="warning">Training stopped at step {max(logged):.0f} of trainer.steps={planned:.0f} '
+        "(or is still running): the samples and metrics below are from a short run and will be weak. "
+        "Continue it with <code>cgp train --resume --run-dir RUN_DIR</code>.</p>"
+    )
 
 
 def _metrics_section(rows: list[dict[str, Any]], eval_dir: Path) -> str:
     parts = ["<h2>Metrics</h2>"]
     latest = _latest_eval_values(rows)
+    verdicts = baseline_verdicts({k.removeprefix("eval/"): v for k, (_, v) in latest.items()})
+    records = _eval_records(eval_dir)
+    if not verdicts and records:  # no evaluation logged during training: the first cgp evaluate file
+        verdicts = baseline_verdicts(records[0][1]["metrics"])
+    parts += [f'<p class="verdict">{_esc(line)}</p>' for line in verdicts]
     if latest:
         parts.append("<h3>Latest evaluation during training (metrics.jsonl)</h3>")
         parts.append(_table(("metric", "step", "value"), [(k, str(s), _fmt(v)) for k, (s, v) in latest.items()]))
-    for path, record in _eval_records(eval_dir):
+    for path, record in records:
         caption = f"{path.name}: split {record.get('split', '?')}, step {record.get('step', '?')}"
         if record.get("ema"):
             caption += " (EMA)"

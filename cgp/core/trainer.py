@@ -41,6 +41,7 @@ from cgp.core.progress import Progress
 from cgp.core.rundir import RunDir
 from cgp.core.schedules import lr_factor
 from cgp.core.seeding import isolated_rng, rng_state, seed_everything, set_deterministic, set_rng_state
+from cgp.core.summary import SHORT_RUN_FRACTION
 from cgp.core.task import Task
 
 log = logging.getLogger("cgp.train")
@@ -476,10 +477,12 @@ class Trainer:
                         self.ema.update(self.models.generator_side(), self.step)
 
                     # --- bookkeeping ---
+                    over_budget = cfg.max_minutes is not None and time.monotonic() - t_start > cfg.max_minutes * 60
+                    stop_now = ddp.any_across_ranks(stop.received is not None or over_budget, self.dist)
                     window.add(d_terms, g_terms)
-                    logged = self.step % cfg.log_every == 0 or self.step == cfg.steps
+                    logged = self.step % cfg.log_every == 0 or self.step == cfg.steps or stop_now
                     shown = window.means()
-                    if logged:
+                    if logged:  # every stop logs its last step, so a short run still has curves
                         self._log(window, t_start)
                         window = _TermWindow()
                     progress.update(self.step, shown, logged)
@@ -488,8 +491,6 @@ class Trainer:
                         self.write_samples()
                     if cfg.eval_every and self.step % cfg.eval_every == 0:
                         self.evaluate()
-                    over_budget = cfg.max_minutes is not None and time.monotonic() - t_start > cfg.max_minutes * 60
-                    stop_now = ddp.any_across_ranks(stop.received is not None or over_budget, self.dist)
                     if stop_now or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
                         self.save()
                     if stop_now:
@@ -500,6 +501,14 @@ class Trainer:
                         log.info(
                             "trainer.max_minutes=%s reached at step %d; checkpoint saved", cfg.max_minutes, self.step
                         )
+                        if self.step < cfg.steps * SHORT_RUN_FRACTION:
+                            log.warning(
+                                "training stopped at step %d of trainer.steps=%d, so its results will be weak; "
+                                "continue with 'cgp train --resume --run-dir %s' or raise trainer.max_minutes",
+                                self.step,
+                                cfg.steps,
+                                self.run.root,
+                            )
                         break
             progress.close()
             if status == "completed" and self.step == cfg.steps:

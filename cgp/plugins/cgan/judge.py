@@ -12,6 +12,8 @@ so repeated evaluations give identical numbers.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,6 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 from cgp.core.metrics import EvalContext, load_cached_model, save_cached_model
 from cgp.core.seeding import isolated_rng
 from cgp.metrics.frechet import frechet_distance
+
+log = logging.getLogger(__name__)
 
 JUDGE_SEED = 2024
 JUDGE_STEPS = 400
@@ -99,7 +103,14 @@ def load_or_train_judge(context: EvalContext) -> JudgeClassifier:
     judge = JudgeClassifier(num_classes)
     if load_cached_model(judge, context.work_dir, "judge", key):
         return judge.eval()
-    judge = train_judge(task.build_dataset("train"), num_classes)
+    train_set = task.build_dataset("train")
+    log.info(
+        "evaluation: training the class judge on the %d real training images (%d steps, once per run; cached in %s)",
+        len(train_set),  # type: ignore[arg-type]
+        JUDGE_STEPS,
+        context.work_dir,
+    )
+    judge = train_judge(train_set, num_classes)
     save_cached_model(judge, context.work_dir, "judge", key)
     return judge
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+from PIL import Image
 from pydantic import Field, field_validator, model_validator
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
@@ -22,6 +23,7 @@ from cgp.core.objective import Objective
 from cgp.core.rundir import RunDir, sample_stem
 from cgp.core.task import Task
 from cgp.datasets.class_folder import class_names
+from cgp.datasets.grids import captioned_grid
 from cgp.datasets.images import to_pil
 from cgp.datasets.shapes import SHAPE_CLASSES, ShapesDataset
 from cgp.plugins.cgan.models import (
@@ -192,20 +194,19 @@ class CganTask(Task):
         reader = self.host.datasets.get(data.reader)
         return reader(data.root, split, image_size=size, classes=self.class_names)
 
-    def _grid(self, models: GanModels, labels: torch.Tensor, per_row: int) -> torch.Tensor:
+    def _grid(self, models: GanModels, label: list[int], per_row: int) -> Image.Image:
+        """``per_row`` samples of each class in ``label``, one row each, labelled with the class name."""
         device = next(models.parameters()).device
-        labels = labels.to(device)
+        labels = torch.tensor(label).repeat_interleave(per_row).to(device)
         z = models.generator.sample_noise(len(labels), device)
         images = models.generator(models.condition(labels), z).float().cpu()
-        return make_grid(images, nrow=per_row, padding=2, pad_value=1.0)
+        return captioned_grid(images, [self.class_names[i] for i in label], per_row)
 
     def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
         """One row per class, ``eval.num_samples`` columns, the same noise at every step."""
-        per_row = self.config.eval.num_samples
-        labels = torch.arange(len(self.class_names)).repeat_interleave(per_row)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{sample_stem(step)}.png"
-        to_pil(self._grid(models, labels, per_row)).save(path)
+        self._grid(models, list(range(len(self.class_names))), self.config.eval.num_samples).save(path)
         return [path]
 
     def _label(self, text: str) -> int:
@@ -225,9 +226,10 @@ class CganTask(Task):
             output.mkdir(parents=True, exist_ok=True)
         paths = []
         for label in labels:
-            grid = self._grid(models, torch.full((options.count,), label), min(options.count, 8))
             path = output if single_file else output / f"{self.class_names[label]}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
-            to_pil(grid).save(path)
+            device = next(models.parameters()).device
+            images = models.generator(models.condition(torch.full((options.count,), label, device=device))).float()
+            to_pil(make_grid(images.cpu(), nrow=min(options.count, 8), padding=2, pad_value=1.0)).save(path)
             paths.append(path)
         return paths

@@ -1,4 +1,4 @@
-"""Image grids with their captions written above each row, and ``cgp generate``'s outputs."""
+"""text2image sample grids (captions above each row, from :mod:`cgp.datasets.grids`) and ``cgp generate``'s outputs."""
 
 from __future__ import annotations
 
@@ -6,39 +6,9 @@ import re
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw, ImageFont
-from torchvision.utils import make_grid
 
+from cgp.datasets.grids import captioned_grid
 from cgp.datasets.images import to_pil
-
-LABEL_HEIGHT = 14
-PAD = 2
-
-
-def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=11)
-    except TypeError:  # Pillow without FreeType: the fixed bitmap font
-        return ImageFont.load_default()
-
-
-def captioned_grid(images: torch.Tensor, captions: list[str], per_row: int, scale: int = 2) -> Image.Image:
-    """Rows of ``per_row`` images, row r labelled ``captions[r]``; images enlarged ``scale`` times."""
-    rows = []
-    font = _font()
-    for r, caption in enumerate(captions):
-        strip = to_pil(make_grid(images[r * per_row : (r + 1) * per_row], nrow=per_row, padding=PAD, pad_value=1.0))
-        strip = strip.resize((strip.width * scale, strip.height * scale), Image.NEAREST)
-        canvas = Image.new("RGB", (strip.width, strip.height + LABEL_HEIGHT), "white")
-        ImageDraw.Draw(canvas).text((PAD * scale, 1), caption, fill="black", font=font)
-        canvas.paste(strip.convert("RGB"), (0, LABEL_HEIGHT))
-        rows.append(canvas)
-    out = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
-    y = 0
-    for row in rows:
-        out.paste(row, (0, y))
-        y += row.height
-    return out
 
 
 def write_sample_grid(images: torch.Tensor, captions: list[str], per_row: int, path: Path) -> None:
