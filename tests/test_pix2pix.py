@@ -179,3 +179,14 @@ def test_error_in_a_loader_worker_is_still_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("cgp: error:")]
     assert len(errors) == 1 and "1.png" in errors[0] and "Traceback" not in proc.stderr
+
+
+def test_residual_output_adds_a_correction_to_the_input() -> None:
+    task = _task("model.residual=true", "model.generator=unet_32", "model.generator_width=8")
+    generator = task.build_models().generator.eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    correction = generator.net(x)
+    assert torch.equal(generator(x), (x + correction).clamp(-1, 1))
+    assert not torch.equal(generator(x), correction)
+    with pytest.raises(ConfigError, match="model.residual"):
+        _task("model.residual=true", "data.input_channels=1").build_models()

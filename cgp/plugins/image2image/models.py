@@ -16,17 +16,21 @@ from cgp.core.interfaces import Discriminator, Generator
 
 class ImageToImageGenerator(Generator):
     """``forward(cond, z=None)`` translates the input image ``cond``; ``stride`` is the multiple the
-    input's height and width must have."""
+    input's height and width must have. ``residual``: the network's tanh output is a correction
+    added to the input (clamped to [-1, 1]), so an untrained generator starts near the identity —
+    the usual choice for restoration, where the output differs from the input only by the damage."""
 
     noise_dim = 0
 
-    def __init__(self, net: nn.Module, stride: int) -> None:
+    def __init__(self, net: nn.Module, stride: int, residual: bool = False) -> None:
         super().__init__()
         self.net = net
         self.stride = stride
+        self.residual = residual
 
     def forward(self, cond: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(cond)
+        out = self.net(cond)
+        return (cond + out).clamp(-1, 1) if self.residual else out
 
 
 class PairDiscriminator(Discriminator):

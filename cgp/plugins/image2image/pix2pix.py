@@ -75,6 +75,10 @@ class ImageModelConfig(StrictModel):
     init: Literal["normal", "xavier", "kaiming", "orthogonal"] = Field("normal", description="weight init")
     init_gain: float = Field(0.02, gt=0, description="scale of the weight init")
     conditional_discriminator: bool = Field(True, description="false: D sees only the output (the L1+GAN ablation)")
+    residual: bool = Field(
+        False,
+        description="output = input + G's correction, clamped (restoration; needs as many input as output channels)",
+    )
 
     @field_validator("receptive_field", mode="before")
     @classmethod
@@ -137,7 +141,12 @@ def build_generator(model: ImageModelConfig, in_channels: int, out_channels: int
         )
         stride = 4
     init_weights(net, model.init, model.init_gain)
-    return ImageToImageGenerator(net, stride)
+    if model.residual and in_channels != out_channels:
+        raise ConfigError(
+            f"model.residual adds the output to the input, which needs as many input as output channels "
+            f"(here {in_channels} and {out_channels}); set model.residual=false"
+        )
+    return ImageToImageGenerator(net, stride, model.residual)
 
 
 def build_discriminator(
