@@ -20,8 +20,9 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
    the 100 test crops, the other 36 the 500 training crops, so the test measures photographs the model
    never saw.
 3. train + evaluate: ``cgp train --plugin pix2pix --set data.root=ROOT`` with every other setting at its
-   default (3000 steps; no wall-clock cap unless ``--minutes``), then ``cgp evaluate``: PSNR/SSIM/L1 of the model's test outputs
-   against the colour originals, and the same for the degraded input itself (the identity baseline).
+   default (3000 steps; no wall-clock cap unless ``--minutes``), then ``cgp evaluate``: PSNR/SSIM/L1
+   of the model's test outputs against the colour originals, and the same for the degraded input
+   itself (the identity baseline).
 4. the alternatives a user has, measured on the same test pairs: for ``colorize`` the gray input and
    the gray input tinted with the training set's mean colour; for ``restore`` OpenCV's
    ``fastNlMeansDenoisingColored`` and scikit-image's ``denoise_tv_chambolle`` and ``denoise_wavelet``,
