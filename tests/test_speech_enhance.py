@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ def test_identity_generator_reconstructs_the_waveform() -> None:
     assert si_sdr(out, wave).item() > 60.0
 
 
-@pytest.mark.parametrize("mode", ["mask", "magnitude"])
+@pytest.mark.parametrize("mode", ["mask", "magnitude", "complex"])
 @pytest.mark.parametrize("length", [1000, 16001, 23456])
 def test_generator_takes_any_length(mode: str, length: int) -> None:
     fe = STFTFrontEnd()
@@ -101,6 +102,23 @@ def test_generator_takes_any_length(mode: str, length: int) -> None:
         out = g(NoisyCondition(fe)(torch.randn(2, length) * 0.1))
     assert out.shape == (2, length)
     assert torch.isfinite(out).all()
+
+
+def test_a_unit_complex_mask_passes_the_input_through_and_a_rotation_changes_the_phase() -> None:
+    fe = STFTFrontEnd()
+    g = SpectrogramEnhancer(fe, "complex", 8, 5, "batch").eval()
+    last = g.net.model.up[1]
+    torch.nn.init.zeros_(last.weight)
+    with torch.no_grad():
+        last.bias.copy_(torch.tensor([math.atanh(0.5), 0.0]))  # tanh -> 0.5, times the bound 2: mask 1 + 0j
+    wave = _speech(1.3)[None]
+    with torch.no_grad():
+        same = g(NoisyCondition(fe)(wave))
+        last.bias.copy_(torch.tensor([0.0, math.atanh(0.5)]))  # mask 0 + 1j: every phase turned by 90 degrees
+        turned = g(NoisyCondition(fe)(wave))
+    assert si_sdr(same, wave).item() > 60.0
+    assert si_sdr(turned, wave).item() < -10.0  # about the Hilbert transform: orthogonal to the input
+    assert turned.square().sum() == pytest.approx(wave.square().sum().item(), rel=0.1)  # same energy
 
 
 def test_discriminator_sees_the_noisy_input_unless_unconditional() -> None:

@@ -43,23 +43,38 @@ class NoisyCondition(Condition):
         return encoded["feats"]
 
 
+COMPLEX_MASK_BOUND = 2.0
+"""The complex mask's real and imaginary parts lie in [-2, 2] (tanh scaled): enough to undo the
+attenuation and phase error of noise at the SNRs the task trains on, bounded so training is stable."""
+
+
 class SpectrogramEnhancer(Generator):
-    """``forward(cond) -> enhanced waveform (B, L)``; ``mode`` is ``mask`` or ``magnitude``.
+    """``forward(cond) -> enhanced waveform (B, L)``; ``mode`` is ``mask``, ``magnitude`` or ``complex``.
 
     ``mask``: the U-Net's tanh output ``t`` gives the gain ``(t + 1) / 2`` in [0, 1] on the noisy
     spectrogram. ``magnitude``: the U-Net's linear output is a correction to the noisy compressed
-    magnitude, ``max(0, noisy + t)``, decompressed and given the noisy phase.
+    magnitude, ``max(0, noisy + t)``, decompressed and given the noisy phase. ``complex``: the U-Net
+    reads the compressed complex spectrogram (magnitude, real and imaginary parts, as CMGAN's
+    generator does) and predicts a complex ratio mask (Williamson et al. 2016) applied to it, so it
+    corrects the phase as well as the magnitude; the result is decompressed.
     """
 
     noise_dim = 0
 
     def __init__(self, frontend: STFTFrontEnd, mode: str, width: int, depth: int, norm: str) -> None:
         super().__init__()
-        if mode not in ("mask", "magnitude"):
-            raise ValueError(f"mode must be 'mask' or 'magnitude', got {mode!r}")
+        if mode not in ("mask", "magnitude", "complex"):
+            raise ValueError(f"mode must be 'mask', 'magnitude' or 'complex', got {mode!r}")
         self.frontend, self.mode = frontend, mode
+        channels_in, channels_out = (3, 2) if mode == "complex" else (1, 1)
         self.net = UNetGenerator(
-            1, 1, depth, width, norm, dropout=False, out_activation="tanh" if mode == "mask" else "none"
+            channels_in,
+            channels_out,
+            depth,
+            width,
+            norm,
+            dropout=False,
+            out_activation="none" if mode == "magnitude" else "tanh",
         )
         self.stride = self.net.stride
         if (frontend.bins - 1) % self.stride:
@@ -72,13 +87,22 @@ class SpectrogramEnhancer(Generator):
         """(B, 1, F, T) noisy features and (B, F, T) noisy spectrogram -> enhanced spectrogram."""
         frames = feats.shape[-1]
         pad = -frames % self.stride
+        phase = spec / spec.abs().clamp_min(1e-8)
+        if self.mode == "complex":
+            compressed = feats.squeeze(1).float() * phase  # |X|^c with the noisy phase
+            feats = torch.stack([feats.squeeze(1), compressed.real.to(feats.dtype), compressed.imag.to(feats.dtype)], 1)
         x = F.pad(feats[:, :, :-1], (0, pad))  # drop the Nyquist bin, pad time to the stride
         out = self.net(x)[..., :frames].float()
-        out = torch.cat([out, out[:, :, -1:]], dim=2).squeeze(1)  # the Nyquist bin copies its neighbour
+        out = torch.cat([out, out[:, :, -1:]], dim=2)  # the Nyquist bin copies its neighbour
+        if self.mode == "complex":
+            mask = torch.complex(out[:, 0], out[:, 1]) * COMPLEX_MASK_BOUND
+            enhanced = mask * compressed
+            magnitude = enhanced.abs()
+            return self.frontend.decompressed(magnitude) * (enhanced / magnitude.clamp_min(1e-8))
+        out = out.squeeze(1)
         if self.mode == "mask":
             return spec * ((out + 1) / 2)
         magnitude = self.frontend.decompressed(feats.squeeze(1).float() + out)
-        phase = spec / spec.abs().clamp_min(1e-8)
         return magnitude * phase
 
     def forward(self, cond: dict[str, torch.Tensor], z: torch.Tensor | None = None) -> torch.Tensor:

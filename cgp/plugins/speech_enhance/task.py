@@ -45,8 +45,10 @@ class SpeechModelConfig(StrictModel):
     hop: int = Field(128, ge=1, description="STFT hop in samples (8 ms at 16 kHz)")
     win: int = Field(512, ge=16, description="STFT (Hann) window length in samples, at most n_fft")
     compress: float = Field(0.3, gt=0, le=1, description="magnitude compression exponent c in |X|^c (1: none)")
-    output: Literal["mask", "magnitude"] = Field(
-        "mask", description="the generator predicts a [0, 1] mask, or a correction to the compressed magnitude"
+    output: Literal["mask", "magnitude", "complex"] = Field(
+        "mask",
+        description="the generator predicts a [0, 1] mask, a correction to the compressed magnitude, or a "
+        "complex ratio mask on the compressed complex spectrogram (phase too)",
     )
     generator_width: int = Field(16, ge=4, description="filters in the U-Net's first layer")
     generator_depth: int = Field(5, ge=5, le=8, description="U-Net halvings of frequency and time")
