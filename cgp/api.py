@@ -27,6 +27,7 @@ from cgp.core.config import (
 )
 from cgp.core.data import DatasetReader
 from cgp.core.errors import CgpError, CheckpointError, ConfigError, DataError, PluginError
+from cgp.core.export import ConditionedGenerator, ExportSpec
 from cgp.core.hookspecs import hookimpl
 from cgp.core.interfaces import Condition, Discriminator, GanModels, Generator, Scores
 from cgp.core.losses import AdversarialLoss, Loss, LossInputs, TermLoss, require_inputs, score_maps
@@ -43,7 +44,7 @@ from cgp.core.rundir import RunDir, sample_stem
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
 
-VERSION: tuple[int, int] = (1, 0)
+VERSION: tuple[int, int] = (1, 1)
 """The plugin API's version (major, minor)."""
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "CheckpointError",
     "Condition",
     "ConditionalObjective",
+    "ConditionedGenerator",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -62,6 +64,7 @@ __all__ = [
     "EmaConfig",
     "EvalConfig",
     "EvalContext",
+    "ExportSpec",
     "GanModels",
     "Generated",
     "Generator",

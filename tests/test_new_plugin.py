@@ -27,7 +27,7 @@ def test_a_generated_plugin_installs_trains_and_passes_its_own_tests(tmp_path: P
 
     listed = cgp_subprocess("plugins", "--json", env=env)
     plugins = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}
-    assert plugins["sketches"]["distribution"] == "cgp-sketches" and plugins["sketches"]["api"] == "1.0"
+    assert plugins["sketches"]["distribution"] == "cgp-sketches" and plugins["sketches"]["api"] == "1.1"
 
     run = tmp_path / "run"
     small = ["--set", "trainer.steps=30", "--set", "data.size=256", "--set", "trainer.batch_size=32"]

@@ -406,10 +406,10 @@ def test_registration_hooks_are_traced(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("needed", "message"),
     [
-        ("2.0", "needs cgp plugin API 2.0, but this cgp provides API 1.0; upgrade cgp"),
-        ("1.9", "needs cgp plugin API 1.9, but this cgp provides API 1.0; upgrade cgp"),
-        ("0.3", "needs cgp plugin API 0.3, but this cgp provides API 1.0; install a version of the plugin"),
-        ("soon", "CGP_API = 'soon' is not a version like '1.0'"),
+        ("2.0", "needs cgp plugin API 2.0, but this cgp provides API 1.1; upgrade cgp"),
+        ("1.9", "needs cgp plugin API 1.9, but this cgp provides API 1.1; upgrade cgp"),
+        ("0.3", "needs cgp plugin API 0.3, but this cgp provides API 1.1; install a version of the plugin"),
+        ("soon", "CGP_API = 'soon' is not a version like '1.1'"),
     ],
 )
 def test_a_plugin_needing_another_api_fails_alone(needed: str, message: str) -> None:
@@ -431,7 +431,7 @@ def test_plugins_stating_the_current_api_load_and_say_so() -> None:
     host = make_plugin_manager()
     host.register(current, "current")
     host.collect()
-    assert host.task("beta") is BetaTask and host.infos["current"].api == "1.0"
+    assert host.task("beta") is BetaTask and host.infos["current"].api == "1.1"
 
 
 def test_every_public_name_is_importable_and_no_plugin_imports_a_private_name() -> None:

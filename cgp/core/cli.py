@@ -433,5 +433,43 @@ def report_cmd(run_dir: Path, output: Path | None) -> None:
     click.echo(str(path))
 
 
+@cli.command("export")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["torchscript", "exported", "onnx"]),
+    default="torchscript",
+    show_default=True,
+    help="torchscript (torch.jit), exported (torch.export .pt2) or onnx (needs the onnx extra).",
+)
+@click.option("--output", type=click.Path(path_type=Path), help="File to write (default RUN_DIR/export/NAME.EXT).")
+@click.option("--generator", default="main", show_default=True, help="Which generator (CycleGAN: a2b or b2a).")
+def export_cmd(run_dir: Path, fmt: str, output: Path | None, generator: str) -> None:
+    """Write the trained generator (with its condition encoder) as a standalone model file, checked
+    against the eager model before it is written."""
+    import torch
+
+    from cgp.core.export import default_output, export
+
+    run, task, loaded, _ = _open_run(run_dir, "cpu")
+    name = (
+        generator if generator != "main" or "main" in loaded.models.generators else next(iter(loaded.models.generators))
+    )
+    output = output or default_output(fmt, run.root, name)
+    if run.owns(output):
+        raise ConfigError(f"--output '{output}' would overwrite the run's own files; write elsewhere")
+    if output.is_dir():
+        raise ConfigError(
+            f"--output '{output}' is a folder; give the file name (e.g. generator{output.suffix or '.pt'})"
+        )
+    with torch.no_grad():
+        spec = task.export_spec(loaded.models, name)
+    path = export(spec, fmt, output)
+    click.echo(str(path))
+    if spec.notes:
+        click.echo(spec.notes)
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="cgp")

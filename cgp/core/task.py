@@ -16,6 +16,7 @@ from torch.utils.data import Dataset, default_collate
 
 from cgp.core.config import ObjectiveConfig, RunConfig, StrictModel
 from cgp.core.errors import ConfigError, PluginError
+from cgp.core.export import ConditionedGenerator, ExportSpec, pick_generator
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import TermLoss
 from cgp.core.metrics import EvalContext
@@ -141,6 +142,27 @@ class Task(ABC):
     @abstractmethod
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
         """Run inference on user inputs (prompts, files, folders); return the written paths."""
+
+    def export_spec(self, models: GanModels, generator: str = "main") -> ExportSpec:
+        """What ``cgp export`` writes: by default the condition encoder and the named generator as one
+        module, ``(cond, z) -> samples`` (``z`` only when the generator draws noise), on two test
+        items' conditions, the batch size left free. Tasks whose inputs vary in other sizes (image
+        sides, audio length) or whose raw conditions are not tensors override it."""
+        g = pick_generator(models, generator)
+        test = self.build_dataset(self.config.eval.split)
+        cond = self.collate([test[0], test[min(1, len(test) - 1)]])["cond"]  # type: ignore[arg-type]
+        if not isinstance(cond, torch.Tensor):
+            raise ConfigError(f"task '{self.name}' has non-tensor conditions and no export of its own")
+        z = g.sample_noise(cond.shape[0], cond.device)
+        example = (cond,) if z is None else (cond, z)
+        names = ("cond",) if z is None else ("cond", "z")
+        return ExportSpec(
+            ConditionedGenerator(models.condition, g),
+            example,
+            names,
+            dynamic={name: {0: "batch"} for name in names},
+            resize=lambda inputs: tuple(torch.cat([t, t[:1]]) for t in inputs),
+        )
 
     def parse_generate_options(self, options: dict[str, Any]) -> StrictModel:
         try:

@@ -18,6 +18,7 @@ from torchvision.utils import make_grid
 
 from cgp.core.config import DataConfig, EvalConfig, ObjectiveConfig, RunConfig, StrictModel, TrainerConfig
 from cgp.core.errors import CheckpointError, ConfigError
+from cgp.core.export import ConditionedGenerator, ExportSpec, pick_generator
 from cgp.core.interfaces import GanModels
 from cgp.core.objective import Objective
 from cgp.core.rundir import RunDir, sample_stem
@@ -208,6 +209,22 @@ class CganTask(Task):
         path = directory / f"{sample_stem(step)}.png"
         self._grid(models, list(range(len(self.class_names))), self.config.eval.num_samples).save(path)
         return [path]
+
+    def export_spec(self, models: GanModels, generator: str = "main") -> ExportSpec:
+        """Class indices (B,) int64 and noise (B, noise_dim) -> images (B, 3, S, S) in [-1, 1]; needs
+        no data (the run's classes.json names the indices)."""
+        g = pick_generator(models, generator)
+        labels = torch.arange(len(self.class_names))
+        z = g.sample_noise(len(labels), labels.device)
+        return ExportSpec(
+            ConditionedGenerator(models.condition, g),
+            (labels, z),
+            ("cond", "z"),
+            dynamic={"cond": {0: "batch"}, "z": {0: "batch"}},
+            resize=lambda inputs: tuple(torch.cat([t, t[:1]]) for t in inputs),
+            notes=f"inputs: class indices (B,) int64 in the order {', '.join(self.class_names)}; z (B, "
+            f"{self.config.model.noise_dim}) standard normal; output: images (B, 3, S, S) in [-1, 1]",
+        )
 
     def _label(self, text: str) -> int:
         if text in self.class_names:

@@ -20,11 +20,13 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from pydantic import Field
+from torch import nn
 from torch.utils.data import Dataset
 from torchvision.utils import make_grid
 
 from cgp.core.config import EvalConfig, OptimConfig, RunConfig, StrictModel, TrainerConfig
 from cgp.core.errors import ConfigError
+from cgp.core.export import ConditionedGenerator, ExportSpec
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import AdversarialLoss
 from cgp.core.objective import Objective, Terms
@@ -34,6 +36,7 @@ from cgp.datasets.images import to_pil
 from cgp.datasets.procedural_pairs import ProceduralDomains
 from cgp.datasets.transforms import PairTransform
 from cgp.plugins.image2image.inference import as_rgb, translate_files
+from cgp.plugins.image2image.models import image_export_spec
 from cgp.plugins.image2image.pix2pix import ImageModelConfig, PairedDataConfig, build_discriminator, build_generator
 
 
@@ -247,6 +250,18 @@ class CycleGANTask(Task):
         path = directory / f"{sample_stem(step)}.png"
         to_pil(make_grid(torch.stack(tiles), nrow=6, padding=2, pad_value=1.0)).save(path)
         return [path]
+
+    def export_spec(self, models: GanModels, generator: str = "a2b") -> ExportSpec:
+        """``a2b`` (default; ``main`` means it too) or ``b2a``: one direction's generator, image in, image out."""
+        generator = "a2b" if generator == "main" else generator
+        if generator not in models.generators:
+            raise ConfigError(f"this run has no generator '{generator}'; its generators are: a2b, b2a")
+        test = self.build_dataset(self.config.eval.split)
+        key = "cond" if generator == "a2b" else "x"
+        example = torch.stack([test[0][key], test[min(1, len(test) - 1)][key]])
+        g = models.generators[generator]
+        spec = ExportSpec(ConditionedGenerator(nn.Identity(), g), (example,), ("cond",))
+        return image_export_spec(spec, g.stride)
 
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: CycleGenerateOptions) -> list[Path]:
         forward = options.direction == "AtoB"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cgp.core.export import ExportSpec
 from cgp.core.interfaces import Discriminator, Generator
 
 
@@ -51,3 +52,14 @@ class PairDiscriminator(Discriminator):
         if not hasattr(self.net, "features"):
             return super().features(x, cond)
         return self.net.features(self._input(x, cond))
+
+
+def image_export_spec(spec: ExportSpec, stride: int) -> ExportSpec:
+    """A default export spec of an image-to-image generator with the sides left free, as multiples of
+    the generator's ``stride`` (``cgp generate`` pads any image to one)."""
+    base = spec.example[0]  # (B, C, S, S) with S a multiple of the stride: tiled to 2x2 and to 3x2
+    spec.example = (base.repeat(1, 1, 2, 2),)
+    spec.dynamic = {"cond": {0: "batch", 2: ("height", stride), 3: ("width", stride)}}
+    spec.resize = lambda inputs: (torch.cat([base, base[:1]]).repeat(1, 1, 3, 2),)
+    spec.notes = f"input: (B, C, H, W) in [-1, 1], H and W multiples of {stride}; output in [-1, 1]"
+    return spec

@@ -34,6 +34,7 @@ from cgp.core.config import (
     TrainerConfig,
 )
 from cgp.core.errors import CheckpointError, ConfigError
+from cgp.core.export import ExportSpec
 from cgp.core.interfaces import GanModels
 from cgp.core.rundir import RunDir, sample_stem
 from cgp.core.task import Task
@@ -46,7 +47,7 @@ from cgp.nn.patchgan import patch_discriminator
 from cgp.nn.resnet import ResnetGenerator
 from cgp.nn.unet import UNetGenerator, unet_depth
 from cgp.plugins.image2image.inference import as_rgb, translate_files
-from cgp.plugins.image2image.models import ImageToImageGenerator, PairDiscriminator
+from cgp.plugins.image2image.models import ImageToImageGenerator, PairDiscriminator, image_export_spec
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,12 @@ class Pix2PixTask(Task):
         path = directory / f"{sample_stem(step)}.png"
         to_pil(make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)).save(path)
         return [path]
+
+    def export_spec(self, models: GanModels, generator: str = "main") -> ExportSpec:
+        spec = image_export_spec(super().export_spec(models, generator), models.generator.stride)
+        if self.colorspace == "lab":
+            spec.notes = "input: the L channel as L/50 - 1 (B, 1, H, W); output: a*/110, b*/110 (B, 2, H, W)"
+        return spec
 
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
         """Translate image files (or every image in given folders); any size, padded to the stride."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 from pydantic import Field, model_validator
 from torch.utils.data import Dataset
 
@@ -26,6 +27,7 @@ from cgp.core.config import (
     StrictModel,
     TrainerConfig,
 )
+from cgp.core.export import ExportSpec
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import TermLoss
 from cgp.core.seeding import isolated_rng
@@ -222,6 +224,15 @@ class SpeechEnhanceTask(Task):
 
     def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
         return write_speech_samples(self, models, directory, step)
+
+    def export_spec(self, models: GanModels, generator: str = "main") -> ExportSpec:
+        """Noisy waveform (B, samples) at ``data.sample_rate`` -> enhanced waveform, any length (the
+        generator pads frames to its stride inside)."""
+        spec = super().export_spec(models, generator)
+        spec.dynamic = {"cond": {0: "batch", 1: "samples"}}
+        spec.resize = lambda inputs: (torch.cat([inputs[0], inputs[0][:1]])[:, : inputs[0].shape[1] * 3 // 4 + 7],)
+        spec.notes = f"input: noisy waveform (B, samples) at {self.config.data.sample_rate} Hz; output: the same length"
+        return spec
 
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: StrictModel) -> list[Path]:
         from cgp.plugins.speech_enhance.inference import enhance_files

@@ -266,3 +266,17 @@ class TextImageDiscriminator(Discriminator):
         if self.design == "split":
             return {"realism": self.realism(h).flatten(), "match": match}
         return match
+
+
+class CaptionToImage(nn.Module):
+    """The exportable text-to-image pipeline: caption ids (B, T) and noise (B, noise_dim) -> the last
+    stage's image. It feeds the generator the conditioning-augmentation mean μ, not a sample around
+    it, so the same ids and noise always give the same image (the noise input is the only randomness)."""
+
+    def __init__(self, condition: TextCondition, generator: StackGenerator) -> None:
+        super().__init__()
+        self.condition, self.generator = condition, generator
+
+    def forward(self, ids: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        mu = self.condition.encode(ids)["mu"]
+        return final_image(self.generator({"code": mu}, z))

@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 from cgp.core.checkpoint import find_last, load_checkpoint, split_prefix
 from cgp.core.config import DataConfig, EvalConfig, ObjectiveConfig, RunConfig, StrictModel, TrainerConfig
 from cgp.core.errors import CheckpointError, ConfigError
+from cgp.core.export import ExportSpec, pick_generator
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import TermLoss
 from cgp.core.objective import AdversarialPair, Objective
@@ -41,6 +42,7 @@ from cgp.plugins.text2image.glove import glove_vectors
 from cgp.plugins.text2image.grids import write_prompt_outputs, write_sample_grid
 from cgp.plugins.text2image.models import (
     CaptionScorer,
+    CaptionToImage,
     StackGenerator,
     TextCondition,
     TextImageDiscriminator,
@@ -384,6 +386,22 @@ class Text2ImageTask(Task):
         path = directory / f"{sample_stem(step)}.png"
         write_sample_grid(images, captions, per_row, path)
         return [path]
+
+    def export_spec(self, models: GanModels, generator: str = "main") -> ExportSpec:
+        """Caption ids (from the run's ``vocabulary.json``, padded with 0) and noise -> the last stage's
+        image, with the conditioning-augmentation mean as the text code (deterministic)."""
+        pick_generator(models, generator)
+        captions = ["a small red circle at the top left", "two big blue squares"]
+        ids = self.tokenizer.encode(captions, "the example captions")
+        z = models.generator.sample_noise(len(captions), ids.device)
+        return ExportSpec(
+            CaptionToImage(models.condition, models.generator),  # type: ignore[arg-type]
+            (ids, z),
+            ("ids", "z"),
+            dynamic={"ids": {0: "batch"}, "z": {0: "batch"}},
+            resize=lambda inputs: tuple(torch.cat([t, t[:1]]) for t in inputs),
+            notes="inputs: ids (B, max_length) int64 token ids from vocabulary.json, 0-padded; z (B, noise_dim)",
+        )
 
     def generate(self, models: GanModels, inputs: list[str], output: Path, options: GenerateOptions) -> list[Path]:
         """Prompts (and lines of ``--prompts FILE``) -> ``count`` images each: PNG files in a folder, or one
