@@ -232,3 +232,36 @@ def test_a_term_name_on_both_sides_is_an_error_not_a_merge() -> None:
     window = _TermWindow()
     with pytest.raises(PluginError, match="'shared' is reported by both"):
         window.add({"shared": torch.tensor(1.0)}, {"shared": torch.tensor(2.0)})
+
+
+def test_trainer_threads_sets_the_thread_count_and_says_so(tmp_path: Path) -> None:
+    from conftest import cgp_subprocess, sets
+
+    result = cgp_subprocess(
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(tmp_path / "run"),
+        *sets(*TINY, "trainer.steps=1", "trainer.threads=1", "eval.metrics=[]", "trainer.sample_every=0"),
+        env={"OMP_NUM_THREADS": "2"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"cpu: 1 threads, {torch.backends.cpu.get_cpu_capability()} kernels" in result.stderr
+
+
+def test_a_collapsed_step_rate_is_reported_once(caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    from cgp.core.distributed import DistInfo
+
+    trainer = SimpleNamespace(_best_rate=0.0, _slow_warned=False, step=0, device=torch.device("cpu"), dist=DistInfo())
+    with caplog.at_level("WARNING", logger="cgp.train"):
+        for step, rate in ((50, 7.0), (100, 6.5), (150, 3.0), (200, 1.2), (250, 0.3)):
+            trainer.step = step
+            Trainer._watch_speed(trainer, rate, 50)  # type: ignore[arg-type]
+    warnings = [r.getMessage() for r in caplog.records if "slowed" in r.getMessage()]
+    assert warnings == [
+        "training slowed to 1.20 steps/s from 7.00 at step 200: is another process using the CPU? "
+        "Runs sharing a machine go faster with fewer threads each (trainer.threads=1)"
+    ]

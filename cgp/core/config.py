@@ -93,6 +93,12 @@ class TrainerConfig(StrictModel):
     checkpoint_every: int = Field(500, ge=0, description="steps between checkpoints (0: only at the end)")
     keep_checkpoints: int = Field(3, ge=1, description="newest checkpoints kept on disk")
     deterministic: bool = Field(True, description="use deterministic kernels (bit-identical resume on CPU)")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads for training (torch.set_num_threads); null: OMP_NUM_THREADS if set, else "
+        "torch's default (every core). Several runs sharing a machine: give each 1",
+    )
     progress: Literal["auto", "bar", "lines", "off"] = Field(
         "auto", description="auto: a bar on a terminal, plain log lines otherwise"
     )

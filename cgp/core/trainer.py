@@ -48,6 +48,8 @@ log = logging.getLogger("cgp.train")
 
 EVAL_SEED = 12345
 """Samples and evaluation draw from this fixed seed, so they are comparable across steps and runs."""
+SLOWDOWN_FACTOR = 4.0
+"""A logged step rate this many times below the best one so far is reported (once per run)."""
 
 
 def resolve_device(name: str, dist_info: ddp.DistInfo | None = None) -> torch.device:
@@ -231,6 +233,12 @@ class Trainer:
         for name in self.config.logging.backends:
             host.loggers.get(name)
         set_deterministic(cfg.deterministic)
+        if cfg.threads is not None:
+            torch.set_num_threads(cfg.threads)
+        if self.device.type == "cpu" and self.dist.is_main:
+            log.info("cpu: %d threads, %s kernels", torch.get_num_threads(), torch.backends.cpu.get_cpu_capability())
+        self._best_rate = 0.0
+        self._slow_warned = False
         task.setup(run_dir.root, train=True)
         seed_everything(cfg.seed)  # identical initial weights on every rank
         self.models = task.build_models().to(self.device)
@@ -581,11 +589,29 @@ class Trainer:
         if self.d_opt is not None:
             row["lr_d"] = self.d_opt.param_groups[0]["lr"]
         row["steps_per_sec"] = window.steps_per_second()
+        self._watch_speed(row["steps_per_sec"], window.steps)
         if self.dist.is_main:
             self.run.append_metrics(
                 {"step": self.step, "time": round(time.monotonic() - t_start, 3), **row, "sides": sides}
             )
             self.host.step_end(step=self.step, metrics=row)
+
+    def _watch_speed(self, rate: float, steps: int) -> None:
+        """Warn once when the step rate falls below a quarter of the best seen: on a CPU this is
+        nearly always another process competing for the cores, where several thread pools spinning
+        against each other can cost far more than their share."""
+        if steps < 5 or self.device.type != "cpu":
+            return
+        if rate < self._best_rate / SLOWDOWN_FACTOR and not self._slow_warned and self.dist.is_main:
+            self._slow_warned = True
+            log.warning(
+                "training slowed to %.2f steps/s from %.2f at step %d: is another process using the CPU? "
+                "Runs sharing a machine go faster with fewer threads each (trainer.threads=1)",
+                rate,
+                self._best_rate,
+                self.step,
+            )
+        self._best_rate = max(self._best_rate, rate)
 
     def _finish_artifacts(self) -> None:
         """Final checkpoint, samples and evaluation, unless the schedule just wrote them."""
