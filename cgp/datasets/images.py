@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from cgp.core.errors import DataError
 
 
-def load_image(path: Path, mode: str = "RGB") -> Image.Image:
+def load_image(path: Path | bytes, mode: str = "RGB", name: str | None = None) -> Image.Image:
     """Decode ``path`` fully (so truncated files fail here) and convert to ``mode`` (RGB or L).
 
     Transparency (RGBA, LA, palette images with a transparent colour) is composited on white;
@@ -19,7 +20,10 @@ def load_image(path: Path, mode: str = "RGB") -> Image.Image:
     ``F``) are scaled to 8 bits by their type's range (16-bit: 0..65535; float: 0..1) rather than
     clipped; a 32-bit integer image whose values exceed 16 bits, or a mode with no sensible
     conversion (CMYK is converted by Pillow; others are refused), is an error naming the file.
+    ``path`` may be the file's bytes (a tar member, say), named in errors by ``name``.
     """
+    if isinstance(path, bytes):
+        path = _NamedBytes(path, name or "<bytes>")  # type: ignore[assignment]
     try:
         with Image.open(path) as img:
             img.load()
@@ -35,6 +39,17 @@ def load_image(path: Path, mode: str = "RGB") -> Image.Image:
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"image '{path}' is corrupt or not an image ({exc}); remove or replace it") from None
+
+
+class _NamedBytes(io.BytesIO):
+    """In-memory image bytes that print as their source's name in error messages."""
+
+    def __init__(self, data: bytes, label: str) -> None:
+        super().__init__(data)
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label
 
 
 _EIGHT_BIT = {"1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "YCbCr", "LAB", "HSV", "La", "RGBa", "RGBX"}

@@ -34,6 +34,9 @@ def cgp_register_metrics(register: Callable[..., None]) -> None:
 @hookimpl
 def cgp_register_datasets(register: Callable[..., None]) -> None:
     from cgp.datasets.class_folder import ClassImageFolder
+    from cgp.datasets.shards import ClassTarShards
 
     # factory(root, split, **options): ROOT/{train,test}/<class>/<image>, options image_size and classes
     register("class_image_folder", ClassImageFolder)
+    # the same items from WebDataset-style tar shards (image + .cls members); class names from the shards
+    register("class_tar_shards", ClassTarShards)

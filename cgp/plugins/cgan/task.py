@@ -142,7 +142,11 @@ class CganTask(Task):
     def class_names(self) -> list[str]:
         if self._class_names is None:
             root = self.config.data.root
-            self._class_names = class_names(root) if root is not None else list(SHAPE_CLASSES)
+            if root is None:
+                self._class_names = list(SHAPE_CLASSES)
+            else:  # a reader may say where its class names come from (tar shards: their .cls members)
+                names = getattr(self.host.datasets.get(self.config.data.reader), "class_names", class_names)
+                self._class_names = names(root)
         return self._class_names
 
     def build_models(self) -> GanModels:

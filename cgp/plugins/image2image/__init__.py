@@ -29,8 +29,10 @@ def cgp_register_metrics(register: Callable[..., None]) -> None:
 @hookimpl
 def cgp_register_datasets(register: Callable[..., None]) -> None:
     from cgp.datasets.paired import PairedImageFolder
+    from cgp.datasets.shards import PairedTarShards
     from cgp.datasets.unpaired import UnpairedImageFolder
 
     # factory(root, split, transform=PairTransform(...), ...)
     register("paired_image_folder", PairedImageFolder)
+    register("paired_tar_shards", PairedTarShards)  # KEY.a.EXT + KEY.b.EXT members of tar shards
     register("unpaired_image_folder", UnpairedImageFolder)
