@@ -26,7 +26,7 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
 4. the alternatives a user has, measured on the same test pairs: for ``colorize`` the gray input and
    the gray input tinted with the training set's mean colour; for ``restore`` OpenCV's
    ``fastNlMeansDenoisingColored`` and scikit-image's ``denoise_tv_chambolle`` and ``denoise_wavelet``,
-   each tuned on training pairs (``pip install opencv-python-headless scikit-image`` for this step).
+   each tuned on training pairs (``pip install opencv-python-headless scikit-image PyWavelets`` for this step).
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def classical_baselines(root: Path) -> dict[str, float]:
     """Restoration's classical alternatives: OpenCV's non-local means and scikit-image's total-variation
     and wavelet denoisers, each with the settings (from a grid) that give the best PSNR on
     ``TUNING_PAIRS`` training pairs, then measured on the test pairs like the model. Needs
-    ``pip install opencv-python-headless scikit-image`` (benchmark only, not a cgp dependency)."""
+    ``pip install opencv-python-headless scikit-image PyWavelets`` (benchmark only, not a cgp dependency)."""
     train = sorted((root / "train/A").glob("*.png"))
     train = train[:: max(1, len(train) // TUNING_PAIRS)][:TUNING_PAIRS]
     tuning = [(a, root / "train/B" / a.name) for a in train]
@@ -285,6 +285,7 @@ def main() -> None:
     parser.add_argument("--split-seed", type=int, default=0, help="which photographs are held out for testing")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="a setting away from the default")
     parser.add_argument("--name", help="run name (default: run-seedN)")
+    parser.add_argument("--baselines-only", action="store_true", help="measure the alternatives, train nothing")
     opts = parser.parse_args()
     opts.out = opts.out or Path("out") / opts.task
     root = opts.out / "pairs"
@@ -292,6 +293,9 @@ def main() -> None:
         photos = sorted(opts.photos.iterdir()) if opts.photos.is_dir() else fetch(opts.photos)
         used = build(photos, root, opts.task, opts.split_seed)
         (opts.out / "photos.json").write_text(json.dumps(used, indent=2))
+    if opts.baselines_only:
+        print(json.dumps(tint_baseline(root) if opts.task == "colorize" else classical_baselines(root), indent=2))
+        return
     name = opts.name or f"run-seed{opts.seed}"
     run_dir = opts.out / name
     overrides = [

@@ -265,3 +265,44 @@ def test_a_collapsed_step_rate_is_reported_once(caplog: pytest.LogCaptureFixture
         "training slowed to 1.20 steps/s from 7.00 at step 200: is another process using the CPU? "
         "Runs sharing a machine go faster with fewer threads each (trainer.threads=1)"
     ]
+
+
+def test_speed_switches_train_and_resume_bit_identically(tmp_path: Path) -> None:
+    from conftest import sets
+    from test_resume import assert_resume_is_bit_identical
+
+    switches = ["trainer.channels_last=true", "optim.generator.fused=true", "optim.discriminator.fused=true"]
+    common = sets(*TINY, *switches, "trainer.steps=4", "trainer.checkpoint_every=2", "eval.metrics=[]")
+    assert_resume_is_bit_identical("cgan", common, tmp_path, steps=4, stop=2)
+
+
+def test_channels_last_reorders_4d_weights_only() -> None:
+    from torch import nn
+
+    from cgp.core.trainer import to_channels_last
+
+    module = nn.Sequential(nn.Conv2d(2, 8, 3), nn.Conv3d(2, 3, 3), nn.Linear(4, 4))
+    to_channels_last(module)
+    assert module[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not module[0].weight.is_contiguous()
+    assert module[1].weight.is_contiguous() and module[2].weight.is_contiguous()
+
+
+def test_fused_needs_adam(tmp_path: Path) -> None:
+    from cgp.core.config import OptimizerConfig
+    from cgp.core.errors import ConfigError
+    from cgp.core.trainer import make_optimizer
+
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    assert make_optimizer(params, OptimizerConfig(fused=True)).defaults["fused"] is True
+    with pytest.raises(ConfigError, match="fused is available for adam and adamw only"):
+        make_optimizer(params, OptimizerConfig(name="sgd", fused=True))
+
+
+@pytest.mark.slow
+def test_compiled_models_train_and_resume_bit_identically(tmp_path: Path) -> None:
+    from conftest import sets
+    from test_resume import assert_resume_is_bit_identical
+
+    common = sets(*TINY, "trainer.compile=true", "trainer.steps=4", "trainer.checkpoint_every=2", "eval.metrics=[]")
+    assert_resume_is_bit_identical("cgan", common, tmp_path, steps=4, stop=2)

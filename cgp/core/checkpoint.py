@@ -275,6 +275,14 @@ def load_optimizer_state(
         if "betas" in group:
             group["betas"] = tuple(group["betas"])
     optimizer.load_state_dict({"state": state, "param_groups": groups})
+    # checkpoints store contiguous tensors; a state tensor must take its parameter's memory order
+    # again (channels-last weights), or kernels that walk both in storage order (fused Adam) mix them up
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            entries = optimizer.state.get(param, {})
+            for key, value in entries.items():
+                if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                    entries[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def split_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -39,6 +39,7 @@ class OptimizerConfig(StrictModel):
     lr: float = Field(2e-4, gt=0, description="learning rate (DCGAN's 2e-4)")
     betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas; beta1 0.5 as DCGAN recommends")
     weight_decay: float = Field(0.0, ge=0, description="decoupled for adamw, L2 otherwise")
+    fused: bool = Field(False, description="adam/adamw: one fused kernel for the whole update (CPU and CUDA)")
 
 
 class ScheduleConfig(StrictModel):
@@ -93,6 +94,12 @@ class TrainerConfig(StrictModel):
     checkpoint_every: int = Field(500, ge=0, description="steps between checkpoints (0: only at the end)")
     keep_checkpoints: int = Field(3, ge=1, description="newest checkpoints kept on disk")
     deterministic: bool = Field(True, description="use deterministic kernels (bit-identical resume on CPU)")
+    channels_last: bool = Field(
+        False, description="keep 4-D weights and activations in channels-last memory order (faster convolutions)"
+    )
+    compile: bool = Field(
+        False, description="torch.compile each generator and discriminator (Inductor; the first steps compile)"
+    )
     threads: int | None = Field(
         None,
         ge=1,
