@@ -28,10 +28,10 @@ from typing import Any
 import torch
 
 from cgp.core.config import resolve_config
+from cgp.core.data import to_device
 from cgp.core.plugins import load_plugins
 from cgp.core.rundir import RunDir
 from cgp.core.seeding import seed_everything
-from cgp.core.data import to_device
 from cgp.core.trainer import Trainer, frozen, make_optimizer
 
 TASKS: dict[str, list[str]] = {
