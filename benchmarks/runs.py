@@ -20,6 +20,12 @@ def cgp(args: list[str]) -> subprocess.CompletedProcess:
 RESULT_FILE = "benchmark_result.json"
 
 
+def cpu_capability() -> str:
+    """The CPU kernels torch uses here (AVX512, AVX2, ...): wall times are only comparable within one."""
+    probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
+
+
 def train_and_evaluate(task: str, run_dir: Path, overrides: list[str], reuse: bool = False) -> dict:
     """One training run (fresh run directory) and the evaluation of its last checkpoint. ``reuse``
     returns the stored result of a finished run with the same task and overrides instead (so that a
@@ -43,7 +49,7 @@ def train_and_evaluate(task: str, run_dir: Path, overrides: list[str], reuse: bo
         if evaluated.returncode != 0:
             raise SystemExit(f"{run_dir}: evaluation failed:\n{evaluated.stderr[-2000:]}")
         step, metrics = json.loads((run_dir / "eval" / "test.json").read_text())["step"], json.loads(evaluated.stdout)
-    result = {"steps": step, "seconds": round(time.time() - t0, 1), **metrics}
+    result = {"steps": step, "seconds": round(time.time() - t0, 1), "cpu": cpu_capability(), **metrics}
     stored.write_text(json.dumps({"task": task, "overrides": overrides, "result": result}, indent=1))
     return result
 
