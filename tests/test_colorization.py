@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_pix2pix import TINY as PIX2PIX_TINY
 
 from cgp.core.config import resolve_config
 from cgp.core.plugins import load_plugins
@@ -16,18 +17,7 @@ from cgp.datasets.colorspace import is_gray, join_lab, lab_to_rgb, rgb_to_lab, s
 from cgp.plugins.image2image.pix2pix import Pix2PixConfig
 from conftest import cgp_subprocess, sets
 
-TINY = [
-    "model.generator=unet_32",
-    "model.generator_width=8",
-    "model.discriminator_width=8",
-    "trainer.batch_size=4",
-    "trainer.log_every=2",
-    "trainer.progress=off",
-    "trainer.device=cpu",
-    "eval.num_samples=2",
-    "data.load_size=36",
-    "data.crop_size=32",
-]
+TINY = [*PIX2PIX_TINY, "data.load_size=36", "data.crop_size=32"]
 
 
 def _task(*overrides: str):
