@@ -306,3 +306,17 @@ def test_compiled_models_train_and_resume_bit_identically(tmp_path: Path) -> Non
 
     common = sets(*TINY, "trainer.compile=true", "trainer.steps=4", "trainer.checkpoint_every=2", "eval.metrics=[]")
     assert_resume_is_bit_identical("cgan", common, tmp_path, steps=4, stop=2)
+
+
+def test_precision_auto_uses_bf16_only_where_it_is_native(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cgp.core.trainer import resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert resolve_precision("auto", cpu) == "fp32"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert resolve_precision("auto", cpu) == "bf16"

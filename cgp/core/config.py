@@ -82,8 +82,10 @@ class TrainerConfig(StrictModel):
     batch_size: int = Field(64, ge=1, description="global batch size (split evenly across processes)")
     seed: int = Field(0, description="seed for weights, noise, data order and augmentation")
     device: str = Field("auto", description="auto (cuda if available), cpu, cuda or cuda:N")
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
-        "fp32", description="autocast dtype; fp16 uses a gradient scaler and needs CUDA"
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
+        "fp32",
+        description="autocast dtype; fp16 uses a gradient scaler and needs CUDA; auto: bf16 where the device "
+        "computes it natively (CPUs with AVX512-BF16 or AMX, CUDA GPUs that support it), fp32 elsewhere",
     )
     n_critic: int = Field(1, ge=1, description="discriminator updates per generator update (5 for WGAN-GP)")
     grad_clip: float | None = Field(None, gt=0, description="clip each side's gradient norm to this value")

@@ -83,6 +83,20 @@ def make_optimizer(params: list[nn.Parameter], cfg: OptimizerConfig) -> torch.op
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.betas[0], weight_decay=cfg.weight_decay)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 in hardware (emulated bf16 on a CPU is slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``trainer.precision``, with ``auto`` made ``bf16`` or ``fp32`` for this device."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
 def to_channels_last(module: nn.Module) -> None:
     """Every 4-D parameter and buffer in channels-last order, in place (5-D ones stay as they are)."""
     with torch.no_grad():
@@ -231,7 +245,10 @@ class Trainer:
             torch.cuda.set_device(self.device)
         if cfg.precision == "fp16" and self.device.type != "cuda":
             raise ConfigError("trainer.precision=fp16 needs CUDA; use bf16 on CPU")
-        self.amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.precision]
+        precision = resolve_precision(cfg.precision, self.device)
+        if cfg.precision == "auto" and self.dist.is_main:
+            log.info("trainer.precision=auto: %s on this %s", precision, self.device.type)
+        self.amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         # fp16: one loss scaler per side, since the two sides' gradients have unrelated magnitudes
         self.scalers = (
             {"generator": torch.amp.GradScaler("cuda"), "discriminator": torch.amp.GradScaler("cuda")}

@@ -100,7 +100,7 @@ def _objective() -> VideoObjectiveConfig:
 class VideoPredictConfig(RunConfig):
     trainer: TrainerConfig = Field(
         default_factory=lambda: TrainerConfig(
-            steps=2000, batch_size=16, sample_every=500, checkpoint_every=500, precision="bf16"
+            steps=2000, batch_size=16, sample_every=500, checkpoint_every=500, precision="auto"
         ),
         description="training loop",
     )
