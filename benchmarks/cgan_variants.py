@@ -30,6 +30,20 @@ VARIANTS: dict[str, list[str]] = {
     "bce, ACGAN D": ["model.discriminator=acgan", "objective.mismatch_negative=false"],
     "bce, projection D with batch norm (DCGAN D)": ["model.discriminator_norm=batch"],
     "hinge, projection D, n_critic 2": ["objective.adversarial=hinge", "trainer.n_critic=2"],
+    # the SNGAN / SAGAN / BigGAN switches, added to the hinge loss one group at a time
+    "hinge + conditional batch norm in G": ["objective.adversarial=hinge", "model.generator_conditioning=cbn"],
+    "hinge + CBN and concat + spectral norm in G": [
+        "objective.adversarial=hinge",
+        "model.generator_conditioning=both",
+        "model.generator_norm=spectral",
+    ],
+    "hinge + CBN and concat + SN in G + self-attention 16 + orthogonal init": [
+        "objective.adversarial=hinge",
+        "model.generator_conditioning=both",
+        "model.generator_norm=spectral",
+        "model.attention=16",
+        "model.init=orthogonal",
+    ],
 }
 
 COLUMNS = [
