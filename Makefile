@@ -31,8 +31,11 @@ demo: $(STAMP)
 	$(VENV)/bin/cgp report $(DEMO_DIR)
 	@echo "demo done: samples in $(DEMO_DIR)/samples, report at $(DEMO_DIR)/report.html"
 
+# two pytest workers with one thread each: the tests train small models, where a second thread gains
+# little, so two workers keep both cores busy (TEST_WORKERS=0 runs them in one process)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info

@@ -18,6 +18,7 @@ repeat. ``ratio`` is twin steps/s over trainer steps/s (1.03 means the trainer c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import tempfile
@@ -32,7 +33,7 @@ from cgp.core.data import to_device
 from cgp.core.plugins import load_plugins
 from cgp.core.rundir import RunDir
 from cgp.core.seeding import seed_everything
-from cgp.core.trainer import Trainer, frozen, make_optimizer
+from cgp.core.trainer import Trainer, frozen, make_optimizer, resolve_precision
 
 TASKS: dict[str, list[str]] = {
     "cgan": [],
@@ -78,19 +79,24 @@ def plain_twin(task: Any, batches: list[Any], steps: int) -> float:
     d_params = models.discriminator_parameters()
     d_opt = make_optimizer(d_params, task.config.optim.discriminator) if d_params else None
     models.train()
+    precision = resolve_precision(task.config.trainer.precision, torch.device("cpu"))
+    dtype = {"fp32": None, "bf16": torch.bfloat16}[precision]
+    autocast = (lambda: torch.autocast("cpu", dtype=dtype)) if dtype else contextlib.nullcontext
     stream = itertools.cycle(batches)
     start = 0.0
     for step in range(steps + WINDOW):
         if step == WINDOW:
             start = time.perf_counter()  # the first window warms up, as on the trainer's side
         batch = to_device(next(stream), torch.device("cpu"))
-        generated = objective.generate(batch)
+        with autocast():  # the task's precision (video_predict: bf16 where native), as the trainer's step
+            generated = objective.generate(batch)
         if d_opt is not None:
-            loss = sum(objective.discriminator_terms(batch, generated).values())
+            with autocast():
+                loss = sum(objective.discriminator_terms(batch, generated).values())
             d_opt.zero_grad(set_to_none=True)
             loss.backward()
             d_opt.step()
-        with frozen(models.discriminators):
+        with frozen(models.discriminators), autocast():
             loss = sum(objective.generator_terms(batch, generated).values())
         g_opt.zero_grad(set_to_none=True)
         loss.backward()
