@@ -8,7 +8,7 @@ DEMO_DIR ?= runs/demo
 DEMO_STEPS ?= 1200
 DEMO_MAX_MINUTES ?= 15
 
-.PHONY: demo test venv clean lint
+.PHONY: demo test test-slow venv clean lint
 
 $(PY):
 	@echo "cgp: creating the virtual environment $(VENV) with $(PYTHON)"
@@ -32,10 +32,14 @@ demo: $(STAMP)
 	@echo "demo done: samples in $(DEMO_DIR)/samples, report at $(DEMO_DIR)/report.html"
 
 # two pytest workers with one thread each: the tests train small models, where a second thread gains
-# little, so two workers keep both cores busy (TEST_WORKERS=0 runs them in one process)
+# little, so two workers keep both cores busy (TEST_WORKERS=0 runs them in one process). Tests marked
+# slow (minutes each: torch.compile) run with `make test-slow`.
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow"
+
+test-slow: $(STAMP)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) -m slow
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info

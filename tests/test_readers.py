@@ -73,8 +73,10 @@ def test_readers_that_read_no_root_are_not_registered() -> None:
     assert load_plugins().datasets.names() == [
         "captioned_image_folder",
         "class_image_folder",
+        "class_tar_shards",
         "noisy_clean_folder",
         "paired_image_folder",
+        "paired_tar_shards",
         "unpaired_image_folder",
         "video_clip_folder",
     ]

@@ -301,11 +301,26 @@ def test_fused_needs_adam(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_compiled_models_train_and_resume_bit_identically(tmp_path: Path) -> None:
+    """pix2pix compiles both networks; cgan's spectral-norm discriminator stays eager, and says so."""
+    from test_pix2pix import TINY as PIX2PIX_TINY
+
     from conftest import sets
     from test_resume import assert_resume_is_bit_identical
 
-    common = sets(*TINY, "trainer.compile=true", "trainer.steps=4", "trainer.checkpoint_every=2", "eval.metrics=[]")
-    assert_resume_is_bit_identical("cgan", common, tmp_path, steps=4, stop=2)
+    steps = ["trainer.compile=true", "trainer.steps=4", "trainer.checkpoint_every=2", "eval.metrics=[]"]
+    assert_resume_is_bit_identical("pix2pix", sets(*PIX2PIX_TINY, *steps), tmp_path / "p2p", steps=4, stop=2)
+    straight = assert_resume_is_bit_identical("cgan", sets(*TINY, *steps), tmp_path / "cgan", steps=4, stop=2)
+    assert straight.is_dir()
+
+
+def test_spectral_norm_is_detected() -> None:
+    from torch import nn
+    from torch.nn.utils import spectral_norm
+
+    from cgp.core.trainer import uses_spectral_norm
+
+    assert uses_spectral_norm(nn.Sequential(nn.ReLU(), spectral_norm(nn.Linear(2, 2))))
+    assert not uses_spectral_norm(nn.Sequential(nn.Linear(2, 2)))
 
 
 def test_precision_auto_uses_bf16_only_where_it_is_native(monkeypatch: pytest.MonkeyPatch) -> None:

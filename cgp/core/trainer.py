@@ -97,6 +97,13 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if native_bf16(device) else "fp32"
 
 
+def uses_spectral_norm(module: nn.Module) -> bool:
+    """Whether any submodule carries ``torch.nn.utils.spectral_norm``'s forward pre-hook."""
+    from torch.nn.utils.spectral_norm import SpectralNorm
+
+    return any(isinstance(h, SpectralNorm) for m in module.modules() for h in m._forward_pre_hooks.values())
+
+
 def to_channels_last(module: nn.Module) -> None:
     """Every 4-D parameter and buffer in channels-last order, in place (5-D ones stay as they are)."""
     with torch.no_grad():
@@ -273,7 +280,12 @@ class Trainer:
         if cfg.channels_last:
             to_channels_last(self.models)
         if cfg.compile:  # in place: the state dict keeps its keys, so checkpoints are unchanged
-            for module in (*self.models.generators.values(), *self.models.discriminators.values()):
+            for name, module in (*self.models.generators.items(), *self.models.discriminators.items()):
+                if uses_spectral_norm(module):  # its power iteration updates buffers in place mid-graph
+                    log.warning(
+                        "trainer.compile: '%s' uses spectral norm, which torch.compile cannot train; eager", name
+                    )
+                    continue
                 module.compile()
         self.objective = task.build_objective(self.models)
         # each rank draws its own noise from here on
