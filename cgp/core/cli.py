@@ -448,8 +448,6 @@ def report_cmd(run_dir: Path, output: Path | None) -> None:
 def export_cmd(run_dir: Path, fmt: str, output: Path | None, generator: str) -> None:
     """Write the trained generator (with its condition encoder) as a standalone model file, checked
     against the eager model before it is written."""
-    import torch
-
     from cgp.core.export import default_output, export
 
     run, task, loaded, _ = _open_run(run_dir, "cpu")
@@ -463,8 +461,7 @@ def export_cmd(run_dir: Path, fmt: str, output: Path | None, generator: str) -> 
         raise ConfigError(
             f"--output '{output}' is a folder; give the file name (e.g. generator{output.suffix or '.pt'})"
         )
-    with torch.no_grad():
-        spec = task.export_spec(loaded.models, name)
+    spec = task.export_spec(loaded.models, name)
     path = export(spec, fmt, output)
     click.echo(str(path))
     if spec.notes:

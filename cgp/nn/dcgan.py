@@ -47,13 +47,13 @@ def _levels(image_size: int) -> int:
     return levels
 
 
-def _check_attention(attention_at: int | None, image_size: int) -> None:
+def check_attention_at(attention_at: int | None, image_size: int) -> None:
+    """A self-attention resolution must be a power of two from 8 to half the image side."""
     if attention_at is not None and (
         attention_at < 8 or attention_at > image_size // 2 or attention_at & (attention_at - 1)
     ):
         raise ValueError(
-            f"self-attention resolution must be a power of two from 8 to {image_size // 2} "
-            f"for {image_size}-px images, got {attention_at}"
+            f"must be a power of two from 8 to {image_size // 2} for {image_size}-px images, got {attention_at}"
         )
 
 
@@ -79,7 +79,7 @@ class DCGANDecoder(nn.Module):
     ) -> None:
         super().__init__()
         levels = _levels(image_size)
-        _check_attention(attention_at, image_size)
+        check_attention_at(attention_at, image_size)
         width = base_width * 2 ** (levels - 1)
         wrap = spectral_norm if spectral else (lambda m: m)
 
@@ -133,7 +133,7 @@ class DCGANEncoder(nn.Module):
     ) -> None:
         super().__init__()
         levels = _levels(image_size)
-        _check_attention(attention_at, image_size)
+        check_attention_at(attention_at, image_size)
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         layers: list[nn.Module] = []
         width_in, width = channels, base_width

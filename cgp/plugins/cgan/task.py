@@ -27,6 +27,7 @@ from cgp.datasets.class_folder import class_names
 from cgp.datasets.grids import captioned_grid
 from cgp.datasets.images import to_pil
 from cgp.datasets.shapes import SHAPE_CLASSES, ShapesDataset
+from cgp.nn.dcgan import check_attention_at
 from cgp.plugins.cgan.models import (
     AuxiliaryClassifierLoss,
     AuxiliaryGeneratorLoss,
@@ -82,12 +83,10 @@ class CganModelConfig(StrictModel):
 
     @model_validator(mode="after")
     def _attention_resolution(self) -> CganModelConfig:
-        r = self.attention
-        if r is not None and (r < 8 or r > self.image_size // 2 or r & (r - 1)):
-            raise ValueError(
-                f"model.attention must be a power of two from 8 to {self.image_size // 2} "
-                f"(half of model.image_size), got {r}"
-            )
+        try:
+            check_attention_at(self.attention, self.image_size)
+        except ValueError as exc:
+            raise ValueError(f"model.attention {exc} (model.image_size={self.image_size})") from None
         return self
 
 

@@ -26,7 +26,7 @@ from torchvision.utils import make_grid
 
 from cgp.core.config import EvalConfig, OptimConfig, RunConfig, StrictModel, TrainerConfig
 from cgp.core.errors import ConfigError
-from cgp.core.export import ConditionedGenerator, ExportSpec
+from cgp.core.export import ConditionedGenerator, ExportSpec, pick_generator
 from cgp.core.interfaces import GanModels
 from cgp.core.losses import AdversarialLoss
 from cgp.core.objective import Objective, Terms
@@ -254,12 +254,10 @@ class CycleGANTask(Task):
     def export_spec(self, models: GanModels, generator: str = "a2b") -> ExportSpec:
         """``a2b`` (default; ``main`` means it too) or ``b2a``: one direction's generator, image in, image out."""
         generator = "a2b" if generator == "main" else generator
-        if generator not in models.generators:
-            raise ConfigError(f"this run has no generator '{generator}'; its generators are: a2b, b2a")
+        g = pick_generator(models, generator)
         test = self.build_dataset(self.config.eval.split)
         key = "cond" if generator == "a2b" else "x"
         example = torch.stack([test[0][key], test[min(1, len(test) - 1)][key]])
-        g = models.generators[generator]
         spec = ExportSpec(ConditionedGenerator(nn.Identity(), g), (example,), ("cond",))
         return image_export_spec(spec, g.stride)
 

@@ -64,7 +64,7 @@ def translate_files(
         image = to_tensor(load_channels(file, channels))
         if colorize:
             light, _ = split_lab(image)
-            result = join_lab(light, translate(generator, light.float(), condition).double()).float()
+            result = join_lab(light, translate(generator, light, condition))
         else:
             result = translate(generator, image, condition)
         path = output if single else output / f"{file.stem}.png"

@@ -214,7 +214,7 @@ class Pix2PixTask(Task):
     def to_image(self, cond: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         """The picture an output stands for: itself, or in the colourisation mode the RGB image rebuilt
         from the input's L and the predicted ab."""
-        return join_lab(cond, output).to(output.dtype) if self.colorspace == "lab" else output
+        return join_lab(cond, output) if self.colorspace == "lab" else output
 
     def _read(self, root: Path, split: str, a: int, b: int) -> Dataset:
         d = self.config.data

@@ -87,7 +87,7 @@ class SpectrogramEnhancer(Generator):
         """(B, 1, F, T) noisy features and (B, F, T) noisy spectrogram -> enhanced spectrogram."""
         frames = feats.shape[-1]
         pad = -frames % self.stride
-        phase = spec / spec.abs().clamp_min(1e-8)
+        phase = spec / spec.abs().clamp_min(1e-8) if self.mode != "mask" else None
         if self.mode == "complex":
             compressed = feats.squeeze(1).float() * phase  # |X|^c with the noisy phase
             feats = torch.stack([feats.squeeze(1), compressed.real.to(feats.dtype), compressed.imag.to(feats.dtype)], 1)

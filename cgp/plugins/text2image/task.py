@@ -390,12 +390,12 @@ class Text2ImageTask(Task):
     def export_spec(self, models: GanModels, generator: str = "main") -> ExportSpec:
         """Caption ids (from the run's ``vocabulary.json``, padded with 0) and noise -> the last stage's
         image, with the conditioning-augmentation mean as the text code (deterministic)."""
-        pick_generator(models, generator)
+        g = pick_generator(models, generator)
         captions = ["a small red circle at the top left", "two big blue squares"]
         ids = self.tokenizer.encode(captions, "the example captions")
-        z = models.generator.sample_noise(len(captions), ids.device)
+        z = g.sample_noise(len(captions), ids.device)
         return ExportSpec(
-            CaptionToImage(models.condition, models.generator),  # type: ignore[arg-type]
+            CaptionToImage(models.condition, g),  # type: ignore[arg-type]
             (ids, z),
             ("ids", "z"),
             dynamic={"ids": {0: "batch"}, "z": {0: "batch"}},
