@@ -18,7 +18,7 @@ from cgp.datasets.procedural_speech import ProceduralSpeech
 from cgp.metrics.audio import si_sdr
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
 from cgp.plugins.speech_enhance.inference import enhance_blocks, enhancer
-from cgp.plugins.speech_enhance.losses import MultiResolutionSTFT, SpectralL1
+from cgp.plugins.speech_enhance.losses import MultiResolutionSTFT, NegativeSISDR, SpectralL1
 from cgp.plugins.speech_enhance.models import NoisyCondition, SpectrogramEnhancer
 from cgp.plugins.speech_enhance.task import SpeechEnhanceConfig, SpeechEnhanceTask
 from conftest import run_cli, sets
@@ -141,13 +141,24 @@ def test_spectral_terms_vanish_for_identical_signals_only() -> None:
         assert same.item() < 1e-4 < different.item()
 
 
+def test_si_sdr_term_is_the_negative_metric_and_ignores_gain() -> None:
+    item = ProceduralSpeech("test", 1, seconds=1.0)[0]
+    clean, noisy = item["x"][None], item["cond"][None]
+    loss = NegativeSISDR(1.0)
+    assert loss(LossInputs(clean, noisy, None, None)).item() == pytest.approx(-si_sdr(noisy, clean).item(), abs=1e-4)
+    louder = loss(LossInputs(clean, 3.0 * noisy, None, None))
+    assert louder.item() == pytest.approx(loss(LossInputs(clean, noisy, None, None)).item(), abs=1e-4)
+    assert loss(LossInputs(clean, clean.clone(), None, None)).item() < -60  # identical: a very high SDR
+
+
 def test_all_regression_terms_train_the_generator_side() -> None:
-    """spectral_l1 + mrstft + waveform l1 + GAN: every term finite, every generator weight gets a gradient."""
+    """spectral_l1 + mrstft + si_sdr + waveform l1 + GAN: every term finite, every generator weight gets a
+    gradient."""
     config = resolve_config(
         SpeechEnhanceConfig,
         "speech_enhance",
         None,
-        ["model.generator_width=8", "objective.terms={spectral_l1: 100, mrstft: 1, l1: 10}"],
+        ["model.generator_width=8", "objective.terms={spectral_l1: 100, mrstft: 1, si_sdr: 0.1, l1: 10}"],
     )
     task = SpeechEnhanceTask(config, load_plugins())
     models = task.build_models()
@@ -156,7 +167,7 @@ def test_all_regression_terms_train_the_generator_side() -> None:
     batch = task.collate([data[0], data[1]])
     generated = objective.generate(batch)
     terms = objective.generator_terms(batch, generated)
-    assert set(terms) == {"g_adv", "spectral_l1", "mrstft", "l1"}
+    assert set(terms) == {"g_adv", "spectral_l1", "mrstft", "si_sdr", "l1"}
     sum(terms.values()).backward()
     assert all(torch.isfinite(t) for t in terms.values())
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in models.generator.parameters())

@@ -6,6 +6,9 @@
   spectral convergence plus log-magnitude L1, averaged over three resolutions, here (512, 128, 512),
   (1024, 256, 1024) and (256, 64, 256) samples of (FFT, hop, window), i.e. 32/16/64 ms windows at
   16 kHz.
+- ``si_sdr``: the negative scale-invariant SDR of the enhanced waveform in dB (Le Roux et al. 2019,
+  "SDR - half-baked or well done?"), the training objective of time-domain separators such as
+  Conv-TasNet; it rewards the phase as well as the magnitude, which the magnitude terms do not see.
 
 The core's ``l1`` term on the same tensors is the waveform L1.
 """
@@ -18,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from cgp.core.losses import LossInputs, TermLoss, require_inputs
+from cgp.metrics.audio import si_sdr
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
 
 
@@ -57,3 +61,13 @@ class MultiResolutionSTFT(SpectralTerm):
             log_mag = F.l1_loss(torch.log(fake.clamp_min(1e-5)), torch.log(real.clamp_min(1e-5)))
             total = total + convergence + log_mag
         return total / len(self.frontends)
+
+
+class NegativeSISDR(TermLoss):
+    name = "si_sdr"
+    side = "generator"
+    scope = "sample"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        require_inputs(t, self.name, "real", "fake")
+        return -si_sdr(t.fake.float(), t.real.float()).mean()
