@@ -60,6 +60,26 @@ def test_samples_are_read_in_place_and_match_their_files(tmp_path: Path) -> None
     assert len(TarShards(tmp_path / "data", "test")) == 12
 
 
+def test_class_members_are_read_once_when_the_names_come_from_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _class_shards(tmp_path / "data")
+    reads: list[tuple[str, str]] = []
+    original = TarShards.read
+
+    def counting(self: TarShards, key: str, ext: str) -> bytes:
+        reads.append((key, ext))
+        return original(self, key, ext)
+
+    monkeypatch.setattr(TarShards, "read", counting)
+    train = ClassTarShards(tmp_path / "data", "train", 20)  # no classes.txt: names from the members
+    assert train.classes == ["cat", "dog", "fox"] and [item[2] for item in train.items[:4]] == [0, 1, 2, 0]
+    assert len(reads) == 24 == len(set(reads))
+    reads.clear()
+    test = ClassTarShards(tmp_path / "data", "test", 20)  # the names still come from the training split
+    assert test.classes == train.classes and len(reads) == 24 + 12
+
+
 def test_cgan_trains_from_shards_with_loader_workers(tmp_path: Path) -> None:
     _class_shards(tmp_path / "data")
     run = tmp_path / "run"

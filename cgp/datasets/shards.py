@@ -119,19 +119,30 @@ class ClassTarShards(Dataset):
 
     def __init__(self, root: Path, split: str, image_size: int, classes: list[str] | None = None) -> None:
         self.root = Path(root)
-        self.classes = classes or self.class_names(self.root)
         self.shards = TarShards(self.root, split)
+        labels = self._label_texts(self.shards)
+        if classes is None and split == "train" and not (self.root / CLASSES_FILE).is_file():
+            classes = self._names_found(self.root, set(labels.values()))  # the members just read, not again
+        self.classes = classes or self.class_names(self.root)
         self.items: list[tuple[str, str, int]] = []
         for key in self.shards.keys:
-            if "cls" not in self.shards.samples[key]:
+            if key not in labels:
                 raise DataError(
                     f"sample '{self.shards.where(key, next(iter(self.shards.samples[key])))}' has no .cls member"
                 )
-            self.items.append((key, self.shards.image_extension(key), self._label(key)))
+            self.items.append((key, self.shards.image_extension(key), self._label(key, labels[key])))
         self.image_size = image_size
 
-    def _label(self, key: str) -> int:
-        text = self.shards.read(key, "cls").decode("utf-8", errors="replace").strip()
+    @staticmethod
+    def _label_texts(shards: TarShards) -> dict[str, str]:
+        """Each sample's ``cls`` member, as text (samples without one are left out)."""
+        return {
+            key: shards.read(key, "cls").decode("utf-8", errors="replace").strip()
+            for key in shards.keys
+            if "cls" in shards.samples[key]
+        }
+
+    def _label(self, key: str, text: str) -> int:
         if text in self.classes:
             return self.classes.index(text)
         if text.isdigit() and int(text) < len(self.classes):
@@ -140,22 +151,25 @@ class ClassTarShards(Dataset):
             f"'{self.shards.where(key, 'cls')}' names class '{text}', which is not one of: {', '.join(self.classes)}"
         )
 
-    @staticmethod
-    def class_names(root: Path) -> list[str]:
+    @classmethod
+    def class_names(cls, root: Path) -> list[str]:
         """``ROOT/classes.txt`` (one name a line), else the names in the training shards' ``.cls`` members."""
         listed = Path(root) / CLASSES_FILE
         if listed.is_file():
             names = [line.strip() for line in listed.read_text(encoding="utf-8").splitlines() if line.strip()]
-        else:
-            shards = TarShards(Path(root), "train")
-            found = {
-                shards.read(k, "cls").decode("utf-8", errors="replace").strip()
-                for k in shards.keys
-                if "cls" in shards.samples[k]
-            }
-            if any(name.isdigit() for name in found):
-                raise DataError(f"the shards name classes by number; list their names in '{listed}', one a line")
-            names = sorted(found)
+            return cls._enough(root, names)
+        return cls._names_found(root, set(cls._label_texts(TarShards(Path(root), "train")).values()))
+
+    @classmethod
+    def _names_found(cls, root: Path, found: set[str]) -> list[str]:
+        if any(name.isdigit() for name in found):
+            raise DataError(
+                f"the shards name classes by number; list their names in '{Path(root) / CLASSES_FILE}', one a line"
+            )
+        return cls._enough(root, sorted(found))
+
+    @staticmethod
+    def _enough(root: Path, names: list[str]) -> list[str]:
         if len(names) < 2:
             raise DataError(
                 f"the shards in '{root}' name {len(names)} class(es); a class-conditional task needs 2 or more"
