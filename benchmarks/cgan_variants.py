@@ -44,6 +44,13 @@ VARIANTS: dict[str, list[str]] = {
         "model.attention=16",
         "model.init=orthogonal",
     ],
+    # an exponential moving average of G's weights (BigGAN, StyleGAN), which evaluation and samples use
+    "bce, projection D, EMA of G (0.999)": ["trainer.ema.enabled=true"],
+    "hinge, projection D, n_critic 2, EMA of G (0.999)": [
+        "objective.adversarial=hinge",
+        "trainer.n_critic=2",
+        "trainer.ema.enabled=true",
+    ],
 }
 
 COLUMNS = [
