@@ -2,9 +2,12 @@
 
     cd benchmarks && python speech_real_set.py --out out/speech_real
 
-Writes ``OUT/{train,test}/{clean,noisy}/NAME.wav`` (16 kHz, mono, 16-bit) and ``OUT/manifest.json``
+Writes ``OUT/{train,test}/{clean,noisy}/NAME.wav`` (16 kHz, mono, 16-bit), ``OUT/manifest.json``
 (sources, versions, licences, speakers, noises, SNRs, seeds, and per clip its source file, segment,
-noise, noise offset and SNR). Steps, each skipped when its output exists:
+noise, noise offset and SNR), and the training noises themselves, high-passed as mixed, as
+``OUT/noise/train/NAME.wav`` (for training with on-the-fly mixing: ``data.clean_root=OUT/train/clean
+data.noise_root=OUT/noise/train data.test_root=OUT``; the test noises are not written).
+Steps, each skipped when its output exists:
 
 1. fetch (into ``--sources``): ``apt-get download`` + ``dpkg -x`` of
 
@@ -217,6 +220,10 @@ def build(sources: Path, out: Path, n_train: int, n_test: int, seed: int) -> lis
     for split, total in (("train", n_train), ("test", n_test)):
         speakers = [name for name, (_, s, _, _) in SPEAKERS.items() if s == split]
         noises = load_noises(sources, split)
+        if split == "train":  # for on-the-fly mixing; the test noises stay inside the test pairs
+            for noise_name, wav in noises.items():
+                peak = float(wav.abs().max())
+                save_audio(out / "noise" / "train" / f"{noise_name}.wav", wav * min(1.0, 0.99 / peak), SAMPLE_RATE)
         # every (noise, SNR) pair equally often (up to one), in a seeded random order
         pairs = [(noise, snr) for noise in sorted(noises) for snr in SNR_DB[split]]
         rng.shuffle(pairs)
