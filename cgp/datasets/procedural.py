@@ -5,8 +5,10 @@ data without a download.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
+import torch
 from torch.utils.data import Dataset
 
 
@@ -16,7 +18,13 @@ class ProceduralSplit(Dataset):
     Subclasses set :attr:`split_sizes` (the default size of each split) and may set :attr:`split_seeds`
     (one number per split that keeps the splits' random streams apart); they draw item ``i`` from a
     generator seeded with :meth:`split_seed` and ``i``.
+
+    A subclass whose items are costly to draw may serve them through :meth:`cached`: each item is then
+    drawn once per process and kept, when the whole split fits in :attr:`cache_bytes`; a larger split is
+    drawn on every access. The items are the same either way.
     """
+
+    cache_bytes: ClassVar[int] = 256 * 2**20
 
     split_sizes: ClassVar[dict[str, int]]
     split_seeds: ClassVar[dict[str, int]] = {"train": 0, "test": 1_000_000}
@@ -27,6 +35,8 @@ class ProceduralSplit(Dataset):
         self.split = split
         self.image_size = image_size
         self.size = size if size is not None else self.split_sizes[split]
+        self._memo: dict[int, dict[str, Any]] | None = None  # None: not decided yet; see cached()
+        self._caching = False
 
     def __len__(self) -> int:
         return self.size
@@ -37,3 +47,17 @@ class ProceduralSplit(Dataset):
     def check_index(self, index: int) -> None:
         if not 0 <= index < self.size:
             raise IndexError(f"index {index} is out of range for {self.size} items")
+
+    def cached(self, index: int, draw: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+        """``draw(index)``, kept after the first draw when the split's items fit in :attr:`cache_bytes`."""
+        if self._memo is None:  # the first item decides, by its size, whether the split is kept
+            item = draw(index)
+            tensors = [v for v in item.values() if isinstance(v, torch.Tensor)]
+            self._caching = sum(t.numel() * t.element_size() for t in tensors) * self.size <= self.cache_bytes
+            self._memo = {index: item} if self._caching else {}
+            return dict(item)
+        if not self._caching:
+            return draw(index)
+        if index not in self._memo:
+            self._memo[index] = draw(index)
+        return dict(self._memo[index])

@@ -79,6 +79,9 @@ class ShapesDataset(ProceduralSplit):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         self.check_index(index)
+        return self.cached(index, self._draw)
+
+    def _draw(self, index: int) -> dict[str, Any]:
         rng = np.random.default_rng(self.split_seed() + index)
         label = index % len(SHAPE_CLASSES)
         return {"x": torch.from_numpy(render_shape(rng, label, self.image_size)), "cond": label}
