@@ -16,7 +16,15 @@ from pathlib import Path
 from runs import run_variants, table
 
 VARIANTS: dict[str, list[str]] = {
-    "bce, projection D (joint), mismatch negatives": [],
+    "bce, projection D (joint), mismatch negatives": [],  # the defaults: widths 32, Adam 4e-4, EMA of G
+    "the defaults before 2026-12-03 (widths 64, Adam 2e-4, no EMA)": [
+        "model.generator_width=64",
+        "model.discriminator_width=64",
+        "optim.generator.lr=0.0002",
+        "optim.discriminator.lr=0.0002",
+        "trainer.ema.enabled=false",
+    ],
+    "projection D + auxiliary classifier (ACGAN's terms)": ["model.auxiliary_classifier=true"],
     "hinge, projection D (joint), TTUR": [
         "objective.adversarial=hinge",
         "optim.generator.lr=0.0001",
@@ -44,13 +52,8 @@ VARIANTS: dict[str, list[str]] = {
         "model.attention=16",
         "model.init=orthogonal",
     ],
-    # an exponential moving average of G's weights (BigGAN, StyleGAN), which evaluation and samples use
-    "bce, projection D, EMA of G (0.999)": ["trainer.ema.enabled=true"],
-    "hinge, projection D, n_critic 2, EMA of G (0.999)": [
-        "objective.adversarial=hinge",
-        "trainer.n_critic=2",
-        "trainer.ema.enabled=true",
-    ],
+    # the default EMA of G's weights (BigGAN, StyleGAN), which evaluation and samples use, switched off
+    "bce, projection D, no EMA of G": ["trainer.ema.enabled=false"],
 }
 
 COLUMNS = [

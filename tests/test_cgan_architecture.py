@@ -125,6 +125,7 @@ def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> Non
         "model.attention=8",
         "model.init=orthogonal",
         "model.truncation=1.0",
+        "model.auxiliary_classifier=true",
         "objective.adversarial=hinge",
         "optim.generator.lr=1e-4",
         "optim.discriminator.lr=4e-4",
@@ -135,6 +136,8 @@ def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> Non
         *TINY, *switches, "trainer.steps=6", "trainer.checkpoint_every=3", "trainer.sample_every=0", "eval.metrics=[]"
     )
     straight = assert_resume_is_bit_identical("cgan", common, tmp_path, steps=6, stop=3)
+    logged = (straight / "metrics.jsonl").read_text()
+    assert '"acgan_d"' in logged and '"acgan_g"' in logged  # the auxiliary classifier's terms train
     names = cgp_subprocess(
         "generate", str(straight), "circle", "--output", str(tmp_path / "g.png"), "--truncation", "0.5"
     )
@@ -148,3 +151,36 @@ def test_config_rejects_an_unknown_conditioning() -> None:
 
     with pytest.raises(ConfigError, match="generator_conditioning"):
         resolve_config(CganConfig, "cgan", None, ["model.generator_conditioning=film"])
+
+
+@pytest.mark.parametrize("heads", ["joint", "split"])
+def test_the_auxiliary_classifier_joins_the_projection_scores(heads: str) -> None:
+    torch.manual_seed(0)
+    plain = ClassConditionalDiscriminator(4, 16, 16, heads=heads)
+    both = ClassConditionalDiscriminator(4, 16, 16, heads=heads, auxiliary=True)
+    missing, unexpected = both.load_state_dict(plain.state_dict(), strict=False)  # the same shared weights
+    assert sorted(missing) == ["classifier.bias", "classifier.weight"] and not unexpected
+    x, y = torch.randn(3, 3, 16, 16), torch.tensor([0, 1, 3])
+    scores = both(x, y)
+    assert scores["class_logits"].shape == (3, 4)
+    if heads == "split":
+        assert set(scores) == {"realism", "match", "class_logits"}
+        assert torch.allclose(scores["match"], plain(x, y)["match"])
+    else:  # the joint projection score, under the name the objective reads
+        assert set(scores) == {"realism", "class_logits"}
+        assert torch.allclose(scores["realism"], plain(x, y))
+
+
+def test_an_acgan_discriminator_refuses_a_second_classifier(tmp_path: Path) -> None:
+    result = run_cli(
+        "train",
+        "--plugin",
+        "cgan",
+        "--run-dir",
+        str(tmp_path / "run"),
+        *sets(
+            *TINY, "model.discriminator=acgan", "objective.mismatch_negative=false", "model.auxiliary_classifier=true"
+        ),
+    )
+    assert result.exit_code == 2
+    assert "model.auxiliary_classifier" in result.output and len(result.output.strip().splitlines()) == 1

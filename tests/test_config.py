@@ -18,9 +18,11 @@ def test_defaults() -> None:
     cfg = resolve_config(CganConfig, TASK)
     assert isinstance(cfg, CganConfig)
     assert cfg.task == TASK
-    assert cfg.trainer.steps == 1500  # the task's default, not TrainerConfig's 2000
+    assert cfg.trainer.steps == 1800  # the task's default, not TrainerConfig's 2000
     assert cfg.trainer.batch_size == 64
+    assert cfg.trainer.ema.enabled  # the task's default, not TrainerConfig's
     assert cfg.optim.generator.betas == (0.5, 0.999)
+    assert cfg.optim.generator.lr == cfg.optim.discriminator.lr == 4e-4  # the task's, not DCGAN's 2e-4
     assert cfg.objective.adversarial == "bce"
     assert cfg.objective.terms == {}
     assert cfg.model.image_size == 32
@@ -47,7 +49,7 @@ def test_toml_file_overrides(tmp_path: Path) -> None:
     cfg = resolve_config(CganConfig, TASK, file=f)
     assert cfg.trainer.steps == 11
     assert cfg.optim.generator.lr == 0.001
-    assert cfg.optim.discriminator.lr == 2e-4
+    assert cfg.optim.discriminator.lr == 4e-4  # the task's default, kept
     assert cfg.objective.heads == "split"
 
 

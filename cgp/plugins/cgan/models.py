@@ -11,6 +11,10 @@
   with ``heads: joint`` their sum is the one score.
 * ACGAN discriminator (Odena et al. 2017, "Conditional Image Synthesis with Auxiliary Classifier
   GANs"): a realism head plus ``class_logits``; it does not read the condition.
+* Both at once (``auxiliary=True`` on the projection discriminator): the projection score plus ACGAN's
+  classifier head on the same features, so the generator is also pushed towards samples a classifier
+  assigns to their label (the combination of e.g. Kang et al. 2021, "Rebooting ACGAN", which adds a
+  classifier to a projection-style discriminator).
 """
 
 from __future__ import annotations
@@ -89,7 +93,8 @@ class ClassConditionalDiscriminator(Discriminator):
     """DCGAN encoder with a projection head (``kind='projection'``) or an ACGAN head (``'acgan'``).
 
     ``heads='split'`` returns ``{'realism', 'match'}`` instead of their sum; ``conditional=False``
-    drops the projection term (the unconditional ablation).
+    drops the projection term (the unconditional ablation). ``auxiliary=True`` adds ACGAN's
+    ``class_logits`` to the projection discriminator's output (the joint score then under ``realism``).
     """
 
     def __init__(
@@ -103,9 +108,11 @@ class ClassConditionalDiscriminator(Discriminator):
         norm: str = "spectral",
         attention_at: int | None = None,
         init: str = "normal",
+        auxiliary: bool = False,
     ) -> None:
         super().__init__()
         self.kind, self.heads = kind, heads
+        self.auxiliary = auxiliary and kind == "projection"
         self.uses_condition = conditional and kind == "projection"
         self.encoder = DCGANEncoder(image_size, 3, base_width, norm, attention_at)
         width = self.encoder.out_width
@@ -113,7 +120,7 @@ class ClassConditionalDiscriminator(Discriminator):
         self.realism = wrap(nn.Linear(width, 1))
         if kind == "projection":
             self.embed = wrap(nn.Embedding(num_classes, width))
-        else:
+        if kind == "acgan" or self.auxiliary:
             self.classifier = nn.Linear(width, num_classes)
         dcgan_init(self, init)
 
@@ -129,12 +136,16 @@ class ClassConditionalDiscriminator(Discriminator):
         realism = self.realism(h).squeeze(1)
         if self.kind == "acgan":
             return {"realism": realism, "class_logits": self.classifier(h)}
-        if not self.uses_condition:
-            return realism
-        match = (self.embed(cond) * h).sum(dim=1)
-        if self.heads == "split":
-            return {"realism": realism, "match": match}
-        return realism + match
+        scores: dict[str, torch.Tensor] = {"realism": realism}
+        if self.uses_condition:
+            match = (self.embed(cond) * h).sum(dim=1)
+            if self.heads == "split":
+                scores["match"] = match
+            else:
+                scores["realism"] = realism + match
+        if self.auxiliary:
+            scores["class_logits"] = self.classifier(h)
+        return scores if len(scores) > 1 else scores["realism"]
 
 
 class AuxiliaryClassifierLoss(TermLoss):
