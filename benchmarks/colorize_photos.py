@@ -22,11 +22,14 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
 3. train + evaluate: ``cgp train --plugin pix2pix --set data.root=ROOT`` with every other setting at its
    default (3000 steps; no wall-clock cap unless ``--minutes``), then ``cgp evaluate``: PSNR/SSIM/L1
    of the model's test outputs against the colour originals, and the same for the degraded input
-   itself (the identity baseline).
+   itself (the identity baseline), through the run's evaluation preprocessing (resize, centre crop);
+   and the same scores on the test pairs as stored (``*_native``: the model through ``cgp generate`` at
+   full size), the pixels the alternatives below are scored on.
 4. the alternatives a user has, measured on the same test pairs: for ``colorize`` the gray input and
    the gray input tinted with the training set's mean colour; for ``restore`` OpenCV's
    ``fastNlMeansDenoisingColored`` and scikit-image's ``denoise_tv_chambolle`` and ``denoise_wavelet``,
-   each tuned on training pairs (``pip install opencv-python-headless scikit-image PyWavelets`` for this step).
+   each tuned on training pairs (``pip install opencv-python-headless scikit-image PyWavelets`` for this step;
+   measured once per set and kept in ``OUT/classical_baselines.json``).
 """
 
 from __future__ import annotations
@@ -185,6 +188,26 @@ def _tensor(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1).float() / 127.5 - 1
 
 
+def native_scores(run_dir: Path, root: Path) -> dict[str, float]:
+    """The model and its input scored on the test pairs as stored (64x64, no resize or crop), the pixels
+    the baselines are scored on. ``cgp evaluate`` scores the model through the run's evaluation
+    preprocessing instead (resize to data.load_size, centre crop), which smooths the images: its figures
+    are not comparable with the baselines'. The model runs through ``cgp generate`` at full size."""
+    inputs = sorted((root / "test/A").glob("*.png"))
+    sums: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        done = cgp(["generate", str(run_dir), str(root / "test/A"), "--output", tmp])
+        if done.returncode != 0:
+            raise SystemExit(done.stderr)
+        for a in inputs:
+            target = _tensor(root / "test/B" / a.name)[None]
+            for name, image in (("native", _tensor(Path(tmp) / a.name)), ("input_native", _tensor(a))):
+                for metric, fn in (("psnr", measures.psnr), ("ssim", measures.ssim), ("l1", measures.l1)):
+                    key = f"{metric}_{name}"
+                    sums[key] = sums.get(key, 0.0) + float(fn(image[None], target).sum())
+    return {key: round(value / len(inputs), 4) for key, value in sums.items()}
+
+
 def tint_baseline(root: Path) -> dict[str, float]:
     """Colourisation's naive alternatives on the test split: the gray input itself, and the gray input
     tinted with the training targets' mean colour (their mean a*, b* added to every pixel), measured
@@ -259,6 +282,9 @@ def classical_baselines(root: Path) -> dict[str, float]:
     and wavelet denoisers, each with the settings (from a grid) that give the best PSNR on
     ``TUNING_PAIRS`` training pairs, then measured on the test pairs like the model. Needs
     ``pip install opencv-python-headless scikit-image PyWavelets`` (benchmark only, not a cgp dependency)."""
+    stored = root.parent / "classical_baselines.json"  # deterministic given the pairs: measured once per set
+    if stored.is_file():
+        return json.loads(stored.read_text())
     train = sorted((root / "train/A").glob("*.png"))
     train = train[:: max(1, len(train) // TUNING_PAIRS)][:TUNING_PAIRS]
     tuning = [(a, root / "train/B" / a.name) for a in train]
@@ -270,6 +296,7 @@ def classical_baselines(root: Path) -> dict[str, float]:
             out[f"{metric}_{name}"] = round(value, 4)
         out[f"settings_{name}"] = json.dumps(best)
         print(f"{name}: tuned on {len(tuning)} training pairs to {best}", flush=True)
+    stored.write_text(json.dumps(out, indent=2))
     return out
 
 
@@ -286,6 +313,9 @@ def main() -> None:
     parser.add_argument("--set", dest="extra", action="append", default=[], help="a setting away from the default")
     parser.add_argument("--name", help="run name (default: run-seedN)")
     parser.add_argument("--baselines-only", action="store_true", help="measure the alternatives, train nothing")
+    parser.add_argument(
+        "--rescore", action="store_true", help="add the native-pixel scores to a finished run's results, train nothing"
+    )
     opts = parser.parse_args()
     opts.out = opts.out or Path("out") / opts.task
     root = opts.out / "pairs"
@@ -298,12 +328,18 @@ def main() -> None:
         return
     name = opts.name or f"run-seed{opts.seed}"
     run_dir = opts.out / name
+    if opts.rescore:
+        saved = opts.out / f"results-{name}.json"
+        result = json.loads(saved.read_text()) | native_scores(run_dir, root)
+        saved.write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
+        return
     overrides = [
         f"data.root={root.resolve()}",
         f"trainer.max_minutes={'null' if opts.minutes is None else opts.minutes}",
         f"trainer.seed={opts.seed}",
     ]
-    result = train_and_evaluate("pix2pix", run_dir, [*overrides, *opts.extra])
+    result = train_and_evaluate("pix2pix", run_dir, [*overrides, *opts.extra]) | native_scores(run_dir, root)
     if opts.task == "colorize":
         result |= tint_baseline(root)
     else:
