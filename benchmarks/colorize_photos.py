@@ -188,6 +188,14 @@ def _tensor(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1).float() / 127.5 - 1
 
 
+MEASURES = (("psnr", measures.psnr), ("ssim", measures.ssim), ("l1", measures.l1))
+
+
+def _measure(image: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """PSNR, SSIM and L1 of one (1, 3, H, W) image against its target, on the [-1, 1] scale."""
+    return {metric: float(fn(image, target).sum()) for metric, fn in MEASURES}
+
+
 def native_scores(run_dir: Path, root: Path) -> dict[str, float]:
     """The model and its input scored on the test pairs as stored (64x64, no resize or crop), the pixels
     the baselines are scored on. ``cgp evaluate`` scores the model through the run's evaluation
@@ -202,9 +210,8 @@ def native_scores(run_dir: Path, root: Path) -> dict[str, float]:
         for a in inputs:
             target = _tensor(root / "test/B" / a.name)[None]
             for name, image in (("native", _tensor(Path(tmp) / a.name)), ("input_native", _tensor(a))):
-                for metric, fn in (("psnr", measures.psnr), ("ssim", measures.ssim), ("l1", measures.l1)):
-                    key = f"{metric}_{name}"
-                    sums[key] = sums.get(key, 0.0) + float(fn(image[None], target).sum())
+                for metric, value in _measure(image[None], target).items():
+                    sums[f"{metric}_{name}"] = sums.get(f"{metric}_{name}", 0.0) + value
     return {key: round(value / len(inputs), 4) for key, value in sums.items()}
 
 
@@ -225,9 +232,8 @@ def tint_baseline(root: Path) -> dict[str, float]:
             ("gray", join_lab(light, torch.zeros_like(target[:, :2]))),
             ("tint", join_lab(light, mean_ab.expand(1, 2, *light.shape[-2:]))),
         ):
-            for metric, fn in (("psnr", measures.psnr), ("ssim", measures.ssim), ("l1", measures.l1)):
-                key = f"{metric}_{name}"
-                sums[key] = sums.get(key, 0.0) + float(fn(candidate.float(), target).sum())
+            for metric, value in _measure(candidate.float(), target).items():
+                sums[f"{metric}_{name}"] = sums.get(f"{metric}_{name}", 0.0) + value
     return {key: round(value / len(targets), 4) for key, value in sums.items()}
 
 
@@ -272,8 +278,8 @@ def _scores(name: str, params: dict, pairs: list[tuple[Path, Path]]) -> dict[str
     for a, b in pairs:
         out = _as_tensor(_classical(name, params, np.array(Image.open(a).convert("RGB"))))
         target = _tensor(b)[None]
-        for metric, fn in (("psnr", measures.psnr), ("ssim", measures.ssim), ("l1", measures.l1)):
-            sums[metric] += float(fn(out, target).sum())
+        for metric, value in _measure(out, target).items():
+            sums[metric] += value
     return {k: v / len(pairs) for k, v in sums.items()}
 
 

@@ -36,7 +36,6 @@ class ProceduralSplit(Dataset):
         self.image_size = image_size
         self.size = size if size is not None else self.split_sizes[split]
         self._memo: dict[int, dict[str, Any]] | None = None  # None: not decided yet; see cached()
-        self._caching = False
 
     def __len__(self) -> int:
         return self.size
@@ -48,13 +47,18 @@ class ProceduralSplit(Dataset):
         if not 0 <= index < self.size:
             raise IndexError(f"index {index} is out of range for {self.size} items")
 
+    @property
+    def _caching(self) -> bool:
+        """Whether drawn items are kept (decided by the first one; a kept split's memo is never empty)."""
+        return bool(self._memo)
+
     def cached(self, index: int, draw: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
         """``draw(index)``, kept after the first draw when the split's items fit in :attr:`cache_bytes`."""
         if self._memo is None:  # the first item decides, by its size, whether the split is kept
             item = draw(index)
             tensors = [v for v in item.values() if isinstance(v, torch.Tensor)]
-            self._caching = sum(t.numel() * t.element_size() for t in tensors) * self.size <= self.cache_bytes
-            self._memo = {index: item} if self._caching else {}
+            fits = sum(t.numel() * t.element_size() for t in tensors) * self.size <= self.cache_bytes
+            self._memo = {index: item} if fits else {}
             return dict(item)
         if not self._caching:
             return draw(index)
