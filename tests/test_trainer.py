@@ -234,6 +234,20 @@ def test_a_term_name_on_both_sides_is_an_error_not_a_merge() -> None:
         window.add({"shared": torch.tensor(1.0)}, {"shared": torch.tensor(2.0)})
 
 
+def test_samples_evaluations_and_checkpoints_do_not_count_as_training_speed() -> None:
+    import time
+
+    from cgp.core.trainer import _TermWindow
+
+    window = _TermWindow()
+    window.add({}, {"g_adv": torch.tensor(1.0)})
+    with window.paused():
+        time.sleep(0.25)
+    assert window.steps_per_second() > 20  # one step in almost no time, not one in 0.25 s
+    time.sleep(0.25)
+    assert window.steps_per_second() < 5
+
+
 def test_trainer_threads_sets_the_thread_count_and_says_so(tmp_path: Path) -> None:
     from conftest import cgp_subprocess, sets
 

@@ -191,6 +191,15 @@ class _TermWindow:
         elapsed = time.perf_counter() - self.started
         return self.steps / elapsed if elapsed > 0 else 0.0
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time spent inside does not count towards :meth:`steps_per_second`."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.started += time.perf_counter() - began
+
 
 @dataclass
 class LoadedModels:
@@ -540,12 +549,13 @@ class Trainer:
                         window = _TermWindow()
                     progress.update(self.step, shown, logged)
 
-                    if cfg.sample_every and self.step % cfg.sample_every == 0:
-                        self.write_samples()
-                    if cfg.eval_every and self.step % cfg.eval_every == 0:
-                        self.evaluate()
-                    if stop_now or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
-                        self.save()
+                    with window.paused():  # samples, evaluations and checkpoints are not training speed
+                        if cfg.sample_every and self.step % cfg.sample_every == 0:
+                            self.write_samples()
+                        if cfg.eval_every and self.step % cfg.eval_every == 0:
+                            self.evaluate()
+                        if stop_now or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
+                            self.save()
                     if stop_now:
                         if stop.received is not None:
                             status = "interrupted"
