@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from cgp.core.data import SeededItems
-from cgp.core.errors import DataError
+from cgp.core.errors import ConfigError, DataError
 from cgp.datasets.audio import load_audio, save_audio
 from cgp.datasets.procedural_speech import NOISE_KINDS, ProceduralSpeech, make_noise, make_voice
-from cgp.datasets.speech import MixedNoise, NoisyCleanFolder
+from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RemixedPairs
 
 RATE = 16000
 
@@ -145,6 +145,70 @@ def test_silent_crop_gets_noise_at_the_file_level(tmp_path: Path) -> None:
     for item in silent:
         noise_power = float(item["cond"].double().pow(2).mean())
         assert abs(10 * math.log10(file_power / noise_power) - 10.0) < 0.1
+
+
+def additive_pairs(tmp_path: Path, snrs: tuple[float, ...] = (0.0, 12.0)) -> Path:
+    """Pairs that are clean + noise: steady tones of different loudness, each in white noise at its own SNR."""
+    rng = np.random.default_rng(1)
+    for side in ("clean", "noisy"):
+        (tmp_path / "train" / side).mkdir(parents=True)
+    for i, snr in enumerate(snrs):
+        clean = (0.05 + 0.1 * i) * torch.sin(2 * math.pi * (180.0 + 70 * i) * torch.arange(RATE) / RATE)
+        noise = torch.from_numpy(rng.standard_normal(RATE)).float()
+        noise *= (clean.pow(2).mean() / noise.pow(2).mean() / 10 ** (snr / 10)).sqrt()
+        save_audio(tmp_path / "train" / "clean" / f"p{i}.wav", clean, RATE)
+        save_audio(tmp_path / "train" / "noisy" / f"p{i}.wav", clean + noise, RATE)
+    return tmp_path
+
+
+def test_remix_off_gives_the_recorded_pairs_crops(tmp_path: Path) -> None:
+    root = voicebank(tmp_path, n=8000)
+    plain = SeededItems(NoisyCleanFolder(root, "train", RATE, segment=1000))
+    remixed = SeededItems(RemixedPairs(NoisyCleanFolder(root, "train", RATE, segment=None), 1000, probability=0.0))
+    for key in ((0, 5), (1, 6), (1, 99)):
+        a, b = plain[key], remixed[key]
+        assert torch.equal(a["x"], b["x"]) and torch.equal(a["cond"], b["cond"]) and a["name"] == b["name"]
+
+
+def test_remix_takes_another_pairs_noise_at_its_snr(tmp_path: Path) -> None:
+    root = additive_pairs(tmp_path)
+    pairs = NoisyCleanFolder(root, "train", RATE, segment=None)
+    ds = SeededItems(RemixedPairs(pairs, 4000, probability=1.0))
+    swapped = 0
+    for seed in range(12):
+        item = ds[(0, seed)]
+        assert item["x"].shape == item["cond"].shape == (4000,)
+        other = int(item["name"].rsplit("-", 1)[1])
+        assert item["name"].startswith("p0-remix-")
+        assert abs(snr_db(item) - (0.0, 12.0)[other]) < 0.3  # the noise's own pair's SNR, on pair 0's speech
+        clean = pairs[0]["x"]
+        starts = [k for k in torch.nonzero(clean[:-3999] == item["x"][0]).flatten().tolist()]
+        assert any(torch.equal(clean[k : k + 4000], item["x"]) for k in starts)  # pair 0's speech, a crop of it
+        swapped += other == 1
+    assert 0 < swapped < 12  # both pairs' noises are drawn
+    assert torch.equal(ds[(0, 3)]["cond"], ds[(0, 3)]["cond"])  # a pure function of (index, seed)
+    assert not torch.equal(ds[(0, 3)]["cond"], ds[(0, 4)]["cond"])
+
+
+def test_remix_share_and_bounds(tmp_path: Path) -> None:
+    pairs = NoisyCleanFolder(additive_pairs(tmp_path), "train", RATE, segment=None)
+    ds = SeededItems(RemixedPairs(pairs, 2000, probability=0.5))
+    remixed = sum("-remix-" in ds[(i % 2, i)]["name"] for i in range(200))
+    assert 70 < remixed < 130
+    with pytest.raises(ConfigError, match=r"remix probability must be in \[0, 1\], got 1.5"):
+        RemixedPairs(pairs, 2000, probability=1.5)
+
+
+def test_remix_synthetic_noises_reach_their_snr(tmp_path: Path) -> None:
+    pairs = NoisyCleanFolder(additive_pairs(tmp_path), "train", RATE, segment=None)
+    ds = SeededItems(RemixedPairs(pairs, 4000, probability=1.0, synthetic=1.0, snr_range=(3.0, 3.0)))
+    kinds = set()
+    for seed in range(16):
+        item = ds[(1, seed)]
+        kinds.add(item["name"].split("-", 1)[1])
+        assert abs(snr_db(item) - 3.0) < 0.3  # a steady tone: the crop's power is the file's
+    assert kinds <= set(NOISE_KINDS) and len(kinds) >= 3
+    assert torch.equal(ds[(1, 5)]["cond"], ds[(1, 5)]["cond"])
 
 
 def test_procedural_speech_is_a_pure_function_of_seed_split_index() -> None:

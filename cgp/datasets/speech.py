@@ -8,6 +8,9 @@ dataset's sample rate, whatever the files' format, rate or channel count (see :m
   SEGAN (Pascual et al. 2017) and its successors.
 - :class:`MixedNoise` adds a random stretch of a random noise file to each clean file at an SNR drawn
   uniformly from a range, as the DNS Challenge's synthesiser does (Reddy et al. 2020).
+- :class:`RemixedPairs` is dynamic mixing for recorded pairs: a share of the training items swap their
+  noise for another pair's (``noisy - clean``), so a few hundred pairs give many more mixtures than they
+  hold (the remixing of Zeghidour and Grangier 2021, "Wavesplit", and SpeechBrain's dynamic mixing).
 
 Random crops, noise choices and SNRs draw from the global torch RNG inside ``__getitem__``; the core's
 loader seeds it per item (:class:`cgp.core.data.SeededItems`), so a (seed, position) pair always gives the
@@ -20,12 +23,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from cgp.core.errors import ConfigError, DataError
 from cgp.datasets.audio import list_audio, load_audio
 from cgp.datasets.paths import inside_root, pair_by_stem, require_dir
+from cgp.datasets.procedural_speech import NOISE_KINDS, make_noise
 
 log = logging.getLogger("cgp.data")
 
@@ -193,3 +198,89 @@ def _loop_crop(noise: torch.Tensor, length: int) -> torch.Tensor:
         return noise[start : start + length]
     start = int(torch.randint(0, len(noise), ()))
     return noise[(start + torch.arange(length)) % len(noise)]
+
+
+class RemixedPairs(Dataset):
+    """Recorded pairs, a share of them remixed on the fly: training crops for pairs that are clean + noise.
+
+    ``pairs`` yields whole items ``{"x": clean, "cond": noisy}`` (any registered pair reader called without
+    a segment). With probability ``probability`` item ``i`` keeps its clean speech and takes the noise of a
+    random pair ``j``, ``noisy_j - clean_j``, from a random offset (looped if shorter) and scaled by
+    ``rms(clean_i) / rms(clean_j)``, so the new mixture has pair ``j``'s SNR and the set keeps its own SNR
+    distribution; otherwise the pair is used as recorded. Then both are cropped to ``segment`` samples at
+    the same offset. A share ``synthetic`` of the remixed crops take a procedural noise instead (white, pink,
+    brown, hum, babble or bursts: :func:`cgp.datasets.procedural_speech.make_noise`) at an SNR uniform in
+    ``snr_range``, widening the kinds of noise a small set holds. If the mixture would exceed 0.99 in
+    magnitude, clean and noisy are scaled down together.
+
+    The residual ``noisy - clean`` is the noise only where the noisy file is the clean one plus noise, sample
+    aligned (VoiceBank+DEMAND, the DNS sets, anything mixed by a script); for recordings that differ in
+    other ways (reverberation, a second microphone, clipping) keep ``probability`` at 0. Decoded items are
+    kept in memory up to ``cache_mb`` (per worker process); the rest are decoded per access.
+    """
+
+    def __init__(
+        self,
+        pairs: Dataset,
+        segment: int,
+        probability: float,
+        synthetic: float = 0.0,
+        snr_range: tuple[float, float] = (-5.0, 15.0),
+        sample_rate: int = 16000,
+        cache_mb: float = 256.0,
+    ) -> None:
+        if segment <= 0:
+            raise ConfigError(f"segment must be a positive number of samples, got {segment}")
+        for what, share in (("remix probability", probability), ("synthetic share", synthetic)):
+            if not 0.0 <= share <= 1.0:
+                raise ConfigError(f"{what} must be in [0, 1], got {share}")
+        self.pairs, self.segment, self.probability, self.synthetic = pairs, segment, probability, synthetic
+        self.snr_range, self.sample_rate = (float(snr_range[0]), float(snr_range[1])), sample_rate
+        self._cache: dict[int, tuple[torch.Tensor, torch.Tensor, str, float]] = {}
+        self._cache_left = int(cache_mb * 2**20)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        clean, noisy, name, power = self._whole(index)
+        if not (self.probability > 0 and float(torch.rand(())) < self.probability):
+            clean, noisy = random_crop([clean, noisy], self.segment)
+            return {"x": clean, "cond": noisy, "name": name}
+        clean = random_crop([clean], self.segment)[0]
+        if self.synthetic > 0 and float(torch.rand(())) < self.synthetic:
+            noise, source = self._synthetic_noise(clean, power)
+        else:
+            noise, source = self._pair_noise(power)
+        noisy = clean + noise
+        peak = float(noisy.abs().max())
+        if peak > 0.99:
+            clean, noisy = clean * (0.99 / peak), noisy * (0.99 / peak)
+        return {"x": clean, "cond": noisy, "name": f"{name}-{source}"}
+
+    def _pair_noise(self, power: float) -> tuple[torch.Tensor, str]:
+        """A random pair's noise, scaled to that pair's SNR against speech of ``power``."""
+        other = int(torch.randint(0, len(self.pairs), ()))
+        clean_other, noisy_other, _, power_other = self._whole(other)
+        noise = _loop_crop(noisy_other - clean_other, self.segment)
+        return (power / max(power_other, 1e-20)) ** 0.5 * noise, f"remix-{other}"
+
+    def _synthetic_noise(self, clean: torch.Tensor, power: float) -> tuple[torch.Tensor, str]:
+        """A procedural noise of a random family at an SNR uniform in ``snr_range``."""
+        kind = NOISE_KINDS[int(torch.randint(0, len(NOISE_KINDS), ()))]
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
+        noise = torch.from_numpy(make_noise(kind, rng, self.segment, self.sample_rate)).float()  # unit power
+        snr = self.snr_range[0] + (self.snr_range[1] - self.snr_range[0]) * float(torch.rand(()))
+        return (_reference_power(clean, power) / 10 ** (snr / 10)) ** 0.5 * noise, kind
+
+    def _whole(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str, float]:
+        """Pair ``index`` whole: clean, noisy, name and the clean file's power."""
+        if index in self._cache:
+            return self._cache[index]
+        item = self.pairs[index]
+        whole = (item["x"], item["cond"], str(item.get("name", index)), _power(item["x"]))
+        size = (whole[0].numel() + whole[1].numel()) * whole[0].element_size()
+        if size <= self._cache_left:
+            self._cache[index] = whole
+            self._cache_left -= size
+        return whole

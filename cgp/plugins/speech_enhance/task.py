@@ -11,6 +11,7 @@ the regression terms alone the output is over-smoothed: the ablation is one flag
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,13 +34,15 @@ from cgp.core.losses import TermLoss
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
 from cgp.datasets.procedural_speech import ProceduralSpeech
-from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, random_crop
+from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RemixedPairs, random_crop
 from cgp.nn.init import init_weights
 from cgp.nn.patchgan import NLayerDiscriminator
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
 from cgp.plugins.speech_enhance.losses import SpectralTerm
 from cgp.plugins.speech_enhance.models import NoisyCondition, SpectrogramDiscriminator, SpectrogramEnhancer
 from cgp.plugins.speech_enhance.samples import write_speech_samples
+
+log = logging.getLogger("cgp.data")
 
 
 class SpeechModelConfig(StrictModel):
@@ -83,6 +86,20 @@ class SpeechDataConfig(DataConfig):
     )
     root: Path | None = Field(
         None, description="VoiceBank+DEMAND layout ROOT/{train,test}/{clean,noisy}/; unset: built-in or mixing"
+    )
+    remix: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="data.root pairs (ignored otherwise): share of training crops whose noise is another pair's "
+        "(noisy - clean) at that pair's SNR (dynamic mixing); 0 for pairs that are not clean + additive noise",
+    )
+    remix_synthetic: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="share of the remixed crops whose noise is a procedural one instead (white, pink, brown, hum, "
+        "babble, bursts) at an SNR uniform in [snr_low, snr_high]: more kinds of noise than a small set holds",
     )
     clean_root: Path | None = Field(None, description="clean speech to mix with data.noise_root on the fly")
     noise_root: Path | None = Field(None, description="noise recordings for on-the-fly mixing")
@@ -209,8 +226,17 @@ class SpeechEnhanceTask(Task):
         train = split == "train"
         snr = (d.snr_low, d.snr_high)
         if d.root is not None:
-            reader = self.host.datasets.get(d.reader)
-            return reader(d.root, split, sample_rate=d.sample_rate, segment=self.segment_samples if train else None)
+            pairs = self.host.datasets.get(d.reader)(d.root, split, sample_rate=d.sample_rate, segment=None)
+            if not train:
+                return pairs
+            if d.remix:
+                log.info(
+                    "data.remix=%s: training pairs are remixed with each other's noise (noisy - clean), %s of them "
+                    "with procedural noise; set data.remix=0 if the noisy files are not their clean files plus noise",
+                    d.remix,
+                    f"{d.remix_synthetic:.0%}",
+                )
+            return RemixedPairs(pairs, self.segment_samples, d.remix, d.remix_synthetic, snr, d.sample_rate)
         if d.clean_root is not None:
             if not train and d.test_root is not None:
                 return NoisyCleanFolder(d.test_root, "test", d.sample_rate, None)
