@@ -5,13 +5,16 @@
     python speech_enhance.py ablation --minutes 8                 # L1 only / L1 + cGAN / L1 + GAN
     python speech_enhance.py ablation --steps 3000 --seeds 0 1 2 --jobs 9 --set trainer.device=cuda
     python speech_enhance.py real --root out/speech_real --minutes 15
+    python speech_enhance.py transfer --run out/speech_real_run/run --root out/speech_second
     python speech_enhance.py rtf --run out/speech_builtin/run    # real-time factor of generate, memory
 
 ``builtin`` trains ``cgp train --plugin speech_enhance`` with every setting at its default under a
 wall-clock cap and evaluates it on the built-in test split (SI-SDR of the output and of the noisy
 input). ``ablation`` trains the three objectives for the same budget. ``real`` trains on a VoiceBank-
 layout folder (see ``speech_real_set.py``) and prints the evaluation next to ``noisereduce``'s numbers
-when ``speech_noisereduce_baseline.py`` has written them. ``rtf`` times ``cgp generate`` on a 60 s
+when ``speech_noisereduce_baseline.py`` has written them. ``transfer`` evaluates a trained run on another
+VoiceBank-layout root's test split without retraining (a copy of the run with ``data.root`` pointed at it).
+``rtf`` times ``cgp generate`` on a 60 s
 file (and a 10 min file, for memory) with one thread and with all threads, reading the real-time
 factor of the enhancement itself from generate's log and the peak resident memory of the process.
 """
@@ -22,12 +25,14 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+import yaml
 
 from cgp.datasets.audio import save_audio
 from cgp.datasets.procedural_speech import ProceduralSpeech
@@ -79,6 +84,27 @@ def real(opts: argparse.Namespace) -> None:
     result = train_and_evaluate("speech_enhance", opts.out / "run", [*overrides, *opts.extra])
     baseline_file = opts.baseline or opts.root.parent / f"{opts.root.name}_nr" / "results.json"
     report = {"cgp": result}
+    if baseline_file.is_file():
+        report["noisereduce"] = json.loads(baseline_file.read_text())
+    (opts.out / "results.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+def transfer(opts: argparse.Namespace) -> None:
+    copy = opts.out / "run"
+    shutil.rmtree(copy, ignore_errors=True)
+    copy.mkdir(parents=True)
+    last = (opts.run / "checkpoints" / "last").read_text().strip()
+    shutil.copytree(opts.run / "checkpoints" / last, copy / "checkpoints" / last)
+    (copy / "checkpoints" / "last").write_text(last)
+    config = yaml.safe_load((opts.run / "config.yaml").read_text())
+    config["data"]["root"] = str(opts.root.resolve())
+    (copy / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    done = subprocess.run(
+        [sys.executable, "-m", "cgp", "evaluate", str(copy), "--json"], capture_output=True, text=True, check=True
+    )
+    report = {"cgp": {"trained": str(opts.run), "checkpoint": last, **json.loads(done.stdout)}}
+    baseline_file = opts.root.parent / f"{opts.root.name}_nr" / "results.json"
     if baseline_file.is_file():
         report["noisereduce"] = json.loads(baseline_file.read_text())
     (opts.out / "results.json").write_text(json.dumps(report, indent=2))
@@ -150,8 +176,13 @@ def main() -> None:
     p = sub.add_parser("rtf")
     p.add_argument("--run", type=Path, required=True, help="a trained speech_enhance run directory")
     p.add_argument("--out", type=Path, default=Path("out/speech_rtf"))
+    p = sub.add_parser("transfer")
+    p.add_argument("--run", type=Path, required=True, help="a trained speech_enhance run directory")
+    p.add_argument("--root", type=Path, required=True, help="VoiceBank-layout folder whose test split is scored")
+    p.add_argument("--out", type=Path, default=Path("out/speech_transfer"))
     opts = parser.parse_args()
-    {"builtin": builtin, "ablation": ablation, "real": real, "rtf": rtf}[opts.command](opts)
+    commands = {"builtin": builtin, "ablation": ablation, "real": real, "rtf": rtf, "transfer": transfer}
+    commands[opts.command](opts)
 
 
 if __name__ == "__main__":
