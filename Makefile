@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
-DEMO_STEPS ?= 1800
+DEMO_STEPS ?= 3000
 DEMO_MAX_MINUTES ?= 15
 
 .PHONY: demo test test-slow venv clean lint

@@ -34,7 +34,7 @@ from cgp.core.data import to_device
 from cgp.core.plugins import load_plugins
 from cgp.core.rundir import RunDir
 from cgp.core.seeding import seed_everything
-from cgp.core.trainer import Trainer, frozen, make_optimizer, resolve_precision
+from cgp.core.trainer import Trainer, frozen, make_optimizer, resolve_precision, to_channels_last
 
 TASKS: dict[str, list[str]] = {
     "cgan": [],
@@ -75,6 +75,8 @@ def batches_for(task: Any, count: int = 4) -> list[Any]:
 def plain_twin(task: Any, batches: list[Any], steps: int) -> float:
     seed_everything(task.config.trainer.seed)
     models = task.build_models()
+    if task.config.trainer.channels_last:  # the task's memory format (cgan: channels-last), as the trainer's
+        to_channels_last(models)
     objective = task.build_objective(models)
     g_opt = make_optimizer(models.generator_parameters(), task.config.optim.generator)
     d_params = models.discriminator_parameters()

@@ -18,9 +18,11 @@ def test_defaults() -> None:
     cfg = resolve_config(CganConfig, TASK)
     assert isinstance(cfg, CganConfig)
     assert cfg.task == TASK
-    assert cfg.trainer.steps == 1800  # the task's default, not TrainerConfig's 2000
-    assert cfg.trainer.batch_size == 64
+    assert cfg.trainer.steps == 3000  # the task's default, not TrainerConfig's 2000
+    assert cfg.trainer.batch_size == 32
     assert cfg.trainer.ema.enabled  # the task's default, not TrainerConfig's
+    assert cfg.trainer.precision == "auto" and cfg.trainer.channels_last
+    assert cfg.optim.schedule.kind == "linear" and cfg.optim.schedule.decay_start == 0.5
     assert cfg.optim.generator.betas == (0.5, 0.999)
     assert cfg.optim.generator.lr == cfg.optim.discriminator.lr == 4e-4  # the task's, not DCGAN's 2e-4
     assert cfg.objective.adversarial == "bce"
@@ -37,7 +39,7 @@ def test_yaml_file_overrides(tmp_path: Path) -> None:
     )
     cfg = resolve_config(CganConfig, TASK, file=f)
     assert cfg.trainer.steps == 7 and cfg.trainer.seed == 3
-    assert cfg.trainer.batch_size == 64  # untouched keys keep their defaults (deep merge)
+    assert cfg.trainer.batch_size == 32  # untouched keys keep their defaults (deep merge)
     assert cfg.model.discriminator == "acgan"
     assert cfg.model.image_size == 32
     assert cfg.objective.terms == {"r1": 10.0}
