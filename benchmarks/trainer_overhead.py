@@ -7,9 +7,10 @@ For each built-in task, at its default settings on the built-in data: the task's
 from the same seed), its objective, its optimizers, and the same pre-collated training batches
 (cycled, so data loading is out of both measurements). The *plain twin* is the loop one would write
 by hand around those parts: generate, discriminator terms, backward, step; generator terms with the
-discriminator frozen, backward, step. The *cgp* side is ``Trainer.fit`` itself with its loader
+discriminator frozen, backward, step; and where the task's defaults average G's weights (cgan), one
+fused lerp of the average towards them, as the algorithm asks. The *cgp* side is ``Trainer.fit`` itself with its loader
 replaced by the same batches: everything the trainer adds per step (finite checks, the logging
-window, EMA bookkeeping when on, progress, hooks, signal and budget checks) is in its time.
+window, the EMA's module bookkeeping when on, progress, hooks, signal and budget checks) is in its time.
 
 Interleaved: each repeat times both loops for every task, the twin first in even repeats and the
 trainer first in odd ones; a figure is the best repeat. ``ratio`` is twin steps/s over trainer
@@ -78,6 +79,10 @@ def plain_twin(task: Any, batches: list[Any], steps: int) -> float:
     if task.config.trainer.channels_last:  # the task's memory format (cgan: channels-last), as the trainer's
         to_channels_last(models)
     objective = task.build_objective(models)
+    ema_cfg = task.config.trainer.ema
+    if ema_cfg.enabled:  # the task averages G's weights (cgan): a hand-written loop does it too
+        live = list(models.generator_side().parameters())
+        averaged = [p.detach().clone() for p in live]
     g_opt = make_optimizer(models.generator_parameters(), task.config.optim.generator)
     d_params = models.discriminator_parameters()
     d_opt = make_optimizer(d_params, task.config.optim.discriminator) if d_params else None
@@ -104,6 +109,9 @@ def plain_twin(task: Any, batches: list[Any], steps: int) -> float:
         g_opt.zero_grad(set_to_none=True)
         loss.backward()
         g_opt.step()
+        if ema_cfg.enabled:
+            with torch.no_grad():
+                torch._foreach_lerp_(averaged, live, 1.0 - min(ema_cfg.decay, (1 + step) / (10 + step)))
     return steps / (time.perf_counter() - start)
 
 

@@ -138,6 +138,21 @@ def test_ema_warmup_forgets_the_initial_weights(warmup: bool, low: float, high: 
     assert WeightAverage(live, decay=0.999, start_step=5, warmup=warmup).decay_at(4) == 0.0
 
 
+def test_ema_update_is_the_lerp_of_every_parameter_and_copies_buffers() -> None:
+    torch.manual_seed(0)
+    live = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    average = WeightAverage(live, decay=0.9, warmup=False)
+    before = [p.detach().clone() for p in average.module.parameters()]
+    with torch.no_grad():
+        for p in live.parameters():
+            p.add_(torch.randn_like(p))
+        live[1].running_mean.fill_(0.5)
+    average.update(live, step=1)
+    for old, new, cur in zip(before, average.module.parameters(), live.parameters()):
+        assert torch.allclose(new, old + 0.1 * (cur - old), atol=1e-6)
+    assert torch.equal(average.module[1].running_mean, live[1].running_mean)
+
+
 def test_bf16_autocast_trains_on_cpu(tmp_path: Path) -> None:
     trainer, _ = _trainer(tmp_path, "trainer.steps=3", "trainer.precision=bf16")
     assert trainer.fit() == "completed"

@@ -34,8 +34,9 @@ class WeightAverage:
 
     @torch.no_grad()
     def update(self, source: nn.Module, step: int) -> None:
-        decay = self.decay_at(step)
-        for avg, cur in zip(self.module.parameters(), source.parameters()):
-            avg.lerp_(cur.detach(), 1.0 - decay)
+        weight = 1.0 - self.decay_at(step)
+        averaged, current = list(self.module.parameters()), [p.detach() for p in source.parameters()]
+        if averaged:  # one fused kernel per dtype and device instead of one per parameter
+            torch._foreach_lerp_(averaged, current, weight)
         for avg, cur in zip(self.module.buffers(), source.buffers()):
             avg.copy_(cur)
