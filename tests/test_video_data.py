@@ -15,7 +15,7 @@ from PIL import Image
 
 from cgp.core.errors import DataError
 from cgp.datasets.bouncing_shapes import BouncingShapes, simulate
-from cgp.datasets.video import decode_video, probe_video, read_frame_folder, write_video
+from cgp.datasets.video import decode_last, decode_video, probe_video, read_frame_folder, write_video
 from cgp.datasets.video_clips import VideoClipFolder
 
 
@@ -135,6 +135,17 @@ def test_frame_folders_read_in_name_order_and_refuse_mixed_sizes(tmp_path: Path)
     (tmp_path / "none").mkdir()
     with pytest.raises(DataError, match="no image files"):
         read_frame_folder(tmp_path / "none", 32)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_decoding_the_last_frames_gives_the_whole_decode_s_tail(tmp_path: Path, suffix: str) -> None:
+    frames = BouncingShapes("train", 40, 32)[2]["frames"]
+    path = write_video(tmp_path / f"clip{suffix}", frames)
+    whole = decode_video(probe_video(path), 32)
+    assert torch.equal(decode_last(path, 32, 3, 7), whole[-7:])  # seeks to the tail, decodes only that
+    assert torch.equal(decode_last(path, 32, 3, 100), whole)  # asking for more than there is gives all
+    _save_frames(tmp_path / "folder", frames)
+    assert torch.equal(read_frame_folder(tmp_path / "folder", 32, last=5), _u8(frames)[-5:])
 
 
 def test_netpbm_camera_frames_are_a_frame_folder(tmp_path: Path) -> None:

@@ -160,11 +160,22 @@ def decode_video(
     return square_resize(torch.stack(out), size)  # type: ignore[arg-type]
 
 
-def read_frame_folder(folder: Path, size: int, channels: int = 3) -> torch.Tensor:
-    """The image files of ``folder`` in name order as one video, uint8 (T, C, S, S); errors name the file."""
+def decode_last(path: Path, size: int, channels: int, last: int) -> torch.Tensor:
+    """The last ``last`` frames of a video file (all of them if it has fewer), uint8 (T, C, S, S): only those
+    are decoded and held, so memory does not grow with the video's length."""
+    info = probe_video(path)
+    start = max(0, info.frames - last)
+    return decode_video(info, size, channels, start, info.frames - start)
+
+
+def read_frame_folder(folder: Path, size: int, channels: int = 3, last: int | None = None) -> torch.Tensor:
+    """The image files of ``folder`` in name order as one video, uint8 (T, C, S, S), or only its ``last``
+    frames; errors name the file."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"frame folder '{folder}' holds no image files; remove it or add its frames")
+    if last is not None:
+        files = files[-last:]
     frames, shape = [], None
     for path in files:
         array = np.asarray(load_image(path, "L" if channels == 1 else "RGB"))

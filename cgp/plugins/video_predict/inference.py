@@ -20,7 +20,7 @@ import torch
 from cgp.core.errors import ConfigError
 from cgp.core.interfaces import GanModels
 from cgp.datasets.paths import expand_files
-from cgp.datasets.video import VIDEO_SUFFIXES, decode_video, probe_video, read_frame_folder, write_video
+from cgp.datasets.video import VIDEO_SUFFIXES, decode_last, read_frame_folder, write_video
 
 WRITABLE = (".mp4", ".webm", ".gif", ".mkv")
 
@@ -41,11 +41,10 @@ def _sources(inputs: list[str]) -> list[Path]:
     return paths
 
 
-def load_frames(path: Path, size: int, channels: int) -> torch.Tensor:
-    """A video file or frame folder as float (T, C, S, S) in [-1, 1]."""
-    frames = (
-        read_frame_folder(path, size, channels) if path.is_dir() else decode_video(probe_video(path), size, channels)
-    )
+def load_frames(path: Path, size: int, channels: int, last: int) -> torch.Tensor:
+    """The last ``last`` frames of a video file or frame folder as float (T, C, S, S) in [-1, 1]; only those
+    are decoded, so an hour of video costs no more memory than a clip."""
+    frames = read_frame_folder(path, size, channels, last) if path.is_dir() else decode_last(path, size, channels, last)
     return frames.float() / 127.5 - 1.0
 
 
@@ -59,8 +58,8 @@ def continue_videos(task: Any, models: GanModels, inputs: list[str], output: Pat
     device = next(models.parameters()).device
     written = []
     for source in sources:
-        frames = load_frames(source, d.size, d.channels)
         need = k + t if options.compare else k
+        frames = load_frames(source, d.size, d.channels, need)
         if len(frames) < need:
             what = f"{k} context frames and {t} true frames for --compare" if options.compare else f"{k} context frames"
             raise ConfigError(f"'{source}' has {len(frames)} frames at the run's frame stride; it needs {what}")
