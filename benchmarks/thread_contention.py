@@ -1,11 +1,13 @@
 """Several trainings sharing one machine: how torch's thread pools behave under contention.
 
-    python benchmarks/thread_contention.py --steps 200 --out benchmarks/out/threads
+    python benchmarks/thread_contention.py --steps 300 --out benchmarks/out/threads.json
+    python benchmarks/thread_contention.py --steps 300 --only governed --out benchmarks/out/threads_governed.json
 
 The reference task (cgan defaults, no evaluation) trained by 1, 2 and 3 processes at once, each
-process with torch's default thread count (every core), with ``trainer.threads=1``, and with the
-default count under ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP threads sleep instead of spinning while they
-wait). Reported per setting: each process's steps/s (its logged windows, the first dropped) and
+process with a fixed thread per core (torch's own default, ``trainer.threads`` = the cores), with
+``trainer.threads=1``, with a thread per core under ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP threads sleep
+instead of spinning while they wait), and with ``trainer.threads`` unset, where the trainer's thread
+governor (``cgp/core/cpu_threads.py``) drops threads while other processes hold the cores. Reported per setting: each process's steps/s (its logged windows, the first dropped) and
 their sum, the machine's throughput. Run it alone: it measures contention, so anything else running
 is part of the measurement.
 """
@@ -23,10 +25,12 @@ from pathlib import Path
 
 import torch
 
+CORES = len(os.sched_getaffinity(0))
 SETTINGS = {
-    "default threads": ([], {}),
+    "every core, fixed": ([f"trainer.threads={CORES}"], {}),
     "trainer.threads=1": (["trainer.threads=1"], {}),
-    "default threads, OMP_WAIT_POLICY=PASSIVE": ([], {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "every core, fixed, OMP_WAIT_POLICY=PASSIVE": ([f"trainer.threads={CORES}"], {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "default (threads unset: governed)": ([], {}),
 }
 
 
@@ -58,9 +62,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/threads.json"))
+    parser.add_argument("--only", nargs="*", help="substrings of setting names to run")
     opts = parser.parse_args()
     results = {"cores": os.cpu_count(), "capability": torch.backends.cpu.get_cpu_capability(), "settings": {}}
     for name, (overrides, env) in SETTINGS.items():
+        if opts.only and not any(part in name for part in opts.only):
+            continue
         for count in opts.processes:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.time()
@@ -73,7 +80,7 @@ def main() -> None:
             entry = {"steps_per_sec": rates, "total": sum(rates), "wall_seconds": round(time.time() - t0, 1)}
             results["settings"][f"{name}, {count} at once"] = entry
             print(
-                f"{name:42s} {count} at once: "
+                f"{name:44s} {count} at once: "
                 + " ".join(f"{r:.2f}" for r in rates)
                 + f"  (sum {sum(rates):.2f} steps/s)",
                 flush=True,

@@ -153,6 +153,20 @@ def test_ema_update_is_the_lerp_of_every_parameter_and_copies_buffers() -> None:
     assert torch.equal(average.module[1].running_mean, live[1].running_mean)
 
 
+def test_the_trainer_governs_threads_only_when_no_count_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        assert _trainer(tmp_path / "auto", "trainer.steps=1")[0].threads.enabled
+        assert not _trainer(tmp_path / "fixed", "trainer.steps=1", f"trainer.threads={before}")[0].threads.enabled
+        monkeypatch.setenv("OMP_NUM_THREADS", str(before))
+        assert not _trainer(tmp_path / "env", "trainer.steps=1")[0].threads.enabled
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_bf16_autocast_trains_on_cpu(tmp_path: Path) -> None:
     trainer, _ = _trainer(tmp_path, "trainer.steps=3", "trainer.precision=bf16")
     assert trainer.fit() == "completed"

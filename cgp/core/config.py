@@ -105,8 +105,9 @@ class TrainerConfig(StrictModel):
     threads: int | None = Field(
         None,
         ge=1,
-        description="CPU threads for training (torch.set_num_threads); null: OMP_NUM_THREADS if set, else "
-        "torch's default (every core). Several runs sharing a machine: give each 1",
+        description="CPU threads for training (torch.set_num_threads); null: OMP_NUM_THREADS if set, else every "
+        "core, dropping to the threads the run gets while other processes hold the cores and taking them back when "
+        "cores go idle (checked each logging window)",
     )
     progress: Literal["auto", "bar", "lines", "off"] = Field(
         "auto", description="auto: a bar on a terminal, plain log lines otherwise"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from cgp.core.checkpoint import (
     split_prefix,
 )
 from cgp.core.config import OptimizerConfig, RunConfig
+from cgp.core.cpu_threads import ThreadGovernor
 from cgp.core.data import to_device, training_loader
 from cgp.core.ema import WeightAverage
 from cgp.core.errors import CheckpointError, ConfigError, NonFiniteLossError, PluginError, TrainingInterrupted
@@ -169,6 +171,7 @@ class _TermWindow:
         self.side: dict[str, str] = {}
         self.steps = 0
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
 
     def add(self, d_terms: Terms, g_terms: Terms) -> None:
         for side, terms in (("d", d_terms), ("g", g_terms)):
@@ -193,12 +196,19 @@ class _TermWindow:
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
-        """Time spent inside does not count towards :meth:`steps_per_second`."""
-        began = time.perf_counter()
+        """Time spent inside does not count towards :meth:`steps_per_second` or :meth:`cpu_share`."""
+        began, cpu_began = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.started += time.perf_counter() - began
+            self.cpu_started += time.process_time() - cpu_began
+
+    def cpu_share(self, threads: int) -> tuple[float, float]:
+        """(the process's CPU time over the window's wall time times ``threads``, the wall time)."""
+        wall = time.perf_counter() - self.started
+        cpu = time.process_time() - self.cpu_started
+        return (cpu / (wall * threads) if wall > 0 else 1.0), wall
 
 
 @dataclass
@@ -279,6 +289,9 @@ class Trainer:
         set_deterministic(cfg.deterministic)
         if cfg.threads is not None:
             torch.set_num_threads(cfg.threads)
+        # unset (and no OMP_NUM_THREADS): the trainer gives up threads while other processes hold the cores
+        auto = self.device.type == "cpu" and cfg.threads is None and "OMP_NUM_THREADS" not in os.environ
+        self.threads = ThreadGovernor(auto)
         if self.device.type == "cpu" and self.dist.is_main:
             log.info("cpu: %d threads, %s kernels", torch.get_num_threads(), torch.backends.cpu.get_cpu_capability())
         self._best_rate = 0.0
@@ -524,6 +537,7 @@ class Trainer:
             self.host.train_start(run_dir=self.run.root, config=self.config, start_step=self.step)
         progress = Progress(cfg.steps, self.step, cfg.progress if self.dist.is_main else "off")
         window = _TermWindow()
+        self.threads.window_started()
         t_start = time.monotonic()
         status = "completed"
         self.models.train()
@@ -547,6 +561,7 @@ class Trainer:
                     if logged:  # every stop logs its last step, so a short run still has curves
                         self._log(window, t_start)
                         window = _TermWindow()
+                        self.threads.window_started()
                     progress.update(self.step, shown, logged)
 
                     with window.paused():  # samples, evaluations and checkpoints are not training speed
@@ -645,6 +660,7 @@ class Trainer:
             row["lr_d"] = self.d_opt.param_groups[0]["lr"]
         row["steps_per_sec"] = window.steps_per_second()
         self._watch_speed(row["steps_per_sec"], window.steps)
+        self.threads.check(*window.cpu_share(torch.get_num_threads()))
         if self.dist.is_main:
             self.run.append_metrics(
                 {"step": self.step, "time": round(time.monotonic() - t_start, 3), **row, "sides": sides}
