@@ -16,7 +16,9 @@ from pathlib import Path
 from runs import run_variants, table
 
 VARIANTS: dict[str, list[str]] = {
-    "bce, projection D (joint), mismatch negatives": [],  # the defaults: widths 32, Adam 4e-4, EMA of G
+    "bce, projection D (joint), mismatch negatives": [],  # the defaults: widths 32, Adam 4e-4, EMA of G, CBN + concat
+    "the label joins z only (G's conditioning until 2026-12-03)": ["model.generator_conditioning=concat"],
+    "the label drives conditional batch norm only": ["model.generator_conditioning=cbn"],
     "the defaults before 2026-12-03 (widths 64, Adam 2e-4, no EMA)": [
         "model.generator_width=64",
         "model.discriminator_width=64",

@@ -72,9 +72,9 @@ class CganModelConfig(StrictModel):
         1.0, ge=0, description="weight of ACGAN's class terms (acgan, or projection with auxiliary_classifier)"
     )
     generator_conditioning: Literal["concat", "cbn", "both"] = Field(
-        "concat",
+        "both",
         description="how G reads the label: concat (embedding joins z), cbn (conditional batch norm in "
-        "every block, BigGAN) or both",
+        "every block, BigGAN) or both (concat alone lets single classes collapse to one sample)",
     )
     generator_norm: Literal["none", "spectral"] = Field(
         "none", description="spectral: spectral norm on G's convolutions too (SAGAN, BigGAN)"
