@@ -3,11 +3,15 @@
     python benchmarks/memory_peaks.py --steps 50 --out benchmarks/out/memory
 
 Each command runs in its own process, and the process reports the peak of its resident set
-(``getrusage``'s ``ru_maxrss``: torch and its libraries included, as a user's ``top`` would show it).
+(``VmHWM`` of ``/proc/self/status``: torch and its libraries included, as a user's ``top`` would show it;
+Linux only). Not ``getrusage``'s ``ru_maxrss``: Linux carries that across ``exec`` from the forking
+process, so every command would report at least this script's own size. Data-loader workers (none at the
+defaults, ``data.num_workers=0``) would be processes of their own, not counted.
 Training: ``cgp train --plugin TASK`` for ``--steps`` steps on the built-in data, defaults otherwise
 (with its end-of-run evaluation). Generation: ``cgp generate`` on inputs of the task's kind written
 here: class names (cgan), a 256x256 photograph-sized PNG (pix2pix, cyclegan), captions
-(text2image), a 10-frame clip at the task's size (video_predict), and for speech_enhance a
+(text2image), a 10-frame clip and a 10-minute video (video_predict: generation decodes only the
+last frames it needs), and for speech_enhance a
 60-second and a 1-hour noisy recording (generation works in fixed chunks, so its memory should not
 grow with the file). Run it alone; it needs a few GB of free memory.
 """
@@ -30,12 +34,13 @@ from cgp.datasets.audio import save_audio
 from cgp.datasets.video import write_video
 
 WRAPPER = (
-    "import resource, runpy, sys\n"
+    "import re, runpy, sys\n"
     "sys.argv = ['cgp', *sys.argv[1:]]\n"
     "try:\n"
     "    runpy.run_module('cgp', run_name='__main__')\n"
     "finally:\n"
-    "    print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status).group(1), file=sys.stderr)\n"
 )
 
 
@@ -63,7 +68,12 @@ def inputs_for(task: str, folder: Path) -> list[list[str]]:
     if task == "video_predict":
         path = folder / "clip.mp4"
         write_video(path, torch.rand(10, 3, 64, 64) * 2 - 1)
-        return [[str(path)]]
+        long = folder / "ten_minutes.mp4"  # 15,000 frames at 25 frames/s: a bar sweeping across a gradient
+        x = torch.arange(64.0)
+        sweep = torch.stack([((x - t) % 64 < 8).float() for t in range(64)])  # (64 positions, 64)
+        frames = (sweep[torch.arange(15000) % 64][:, None, None, :] * 150 + x[None, None, :, None]).to(torch.uint8)
+        write_video(long, frames.expand(-1, 3, 64, 64), fps=25)
+        return [[str(path)], [str(long)]]
     out = []
     for seconds in (60, 3600):
         path = folder / f"noisy_{seconds}s.wav"

@@ -7,9 +7,10 @@ The reference task (cgan defaults, no evaluation) trained by 1, 2 and 3 processe
 process with a fixed thread per core (torch's own default, ``trainer.threads`` = the cores), with
 ``trainer.threads=1``, with a thread per core under ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP threads sleep
 instead of spinning while they wait), and with ``trainer.threads`` unset, where the trainer's thread
-governor (``cgp/core/cpu_threads.py``) drops threads while other processes hold the cores. Reported per setting: each process's steps/s (its logged windows, the first dropped) and
-their sum, the machine's throughput. Run it alone: it measures contention, so anything else running
-is part of the measurement.
+governor (``cgp/core/cpu_threads.py``) drops threads while other processes hold the cores. Reported
+per setting: each process's steps/s (its logged windows, the first dropped) and their sum, the
+machine's throughput. Run it alone: it measures contention, so anything else running is part of the
+measurement.
 """
 
 from __future__ import annotations
