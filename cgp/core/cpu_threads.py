@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 
 import torch
 
@@ -46,8 +45,9 @@ def _cores() -> int:
 
 
 class ThreadGovernor:
-    """Call :meth:`window_started` when a logging window starts and :meth:`check` when it ends (with the
-    window's own CPU share: time excluded from the window, like evaluations, is excluded from it too)."""
+    """Call :meth:`window_started` when training starts and :meth:`check` at the end of each logging window
+    (with the window's own CPU share: time excluded from the window, like evaluations, is excluded from it
+    too); the reading a check takes starts the next window."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -55,16 +55,17 @@ class ThreadGovernor:
         self.cores = _cores()
         self.windows = 0
         self._jiffies = _cpu_jiffies()
-        self._started = time.perf_counter()
 
     def window_started(self) -> None:
-        self._jiffies, self._started = _cpu_jiffies(), time.perf_counter()
+        self._jiffies = _cpu_jiffies()
 
     def idle_cores(self) -> float | None:
-        now = _cpu_jiffies()
-        if now is None or self._jiffies is None or now[1] <= self._jiffies[1]:
+        """Idle cores averaged since the window started; the reading starts the next window."""
+        now, before = _cpu_jiffies(), self._jiffies
+        self._jiffies = now
+        if now is None or before is None or now[1] <= before[1]:
             return None
-        return (now[0] - self._jiffies[0]) / (now[1] - self._jiffies[1]) * self.cores
+        return (now[0] - before[0]) / (now[1] - before[1]) * self.cores
 
     def check(self, share: float, wall: float) -> None:
         """Adjust the thread count after a window of ``wall`` seconds in which the process got ``share`` of its

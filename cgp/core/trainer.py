@@ -561,7 +561,6 @@ class Trainer:
                     if logged:  # every stop logs its last step, so a short run still has curves
                         self._log(window, t_start)
                         window = _TermWindow()
-                        self.threads.window_started()
                     progress.update(self.step, shown, logged)
 
                     with window.paused():  # samples, evaluations and checkpoints are not training speed
