@@ -190,3 +190,62 @@ def test_residual_output_adds_a_correction_to_the_input() -> None:
     assert not torch.equal(generator(x), correction)
     with pytest.raises(ConfigError, match="model.residual"):
         _task("model.residual=true", "data.input_channels=1").build_models()
+
+
+def _restoration_folder(root: Path, noisy_copies: bool) -> Path:
+    """Smooth colour images as targets; A is the target with mild noise, or an unrelated image."""
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:40, 0:40] / 40.0
+    for split, n in (("train", 8), ("test", 2)):
+        for i in range(n):
+            c0, c1 = rng.random(3), rng.random(3)
+            b = (c0[None, None] * xx[..., None] + c1[None, None] * (1 - yy[..., None])) * 0.5 + 0.25
+            a = b + rng.normal(0, 0.04, b.shape) if noisy_copies else rng.random(3)[None, None] * (xx > 0.5)[..., None]
+            _write(root / split / "A" / f"{i}.png", (np.clip(a, 0, 1) * 255).astype(np.uint8))
+            _write(root / split / "B" / f"{i}.png", (b * 255).astype(np.uint8))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("noisy_copies", "setting", "expected"),
+    [(True, "auto", True), (False, "auto", False), (True, "false", False), (False, "true", True)],
+)
+def test_residual_output_is_resolved_once_and_kept_in_the_run(
+    tmp_path: Path, noisy_copies: bool, setting: str, expected: bool
+) -> None:
+    root = _restoration_folder(tmp_path / "data", noisy_copies)
+    run = tmp_path / "run"
+    run.mkdir()
+    task = _task(*TINY, f"data.root={root}", "data.load_size=36", "data.crop_size=32", f"model.residual={setting}")
+    task.setup(run, train=True)
+    assert json.loads((run / "residual.json").read_text()) is expected
+    assert task.build_models().generator.residual is expected
+    # evaluation and generation read the stored answer, whatever the data says now
+    (root / "train").rename(tmp_path / "elsewhere")
+    later = _task(*TINY, f"data.root={root}", "model.residual=auto")
+    later.setup(run, train=False)
+    assert later.build_models().generator.residual is expected
+
+
+def test_restoration_folders_train_with_a_residual_output_and_say_so(tmp_path: Path) -> None:
+    root = _restoration_folder(tmp_path / "data", noisy_copies=True)
+    run = tmp_path / "run"
+    args = sets(*TINY, "trainer.steps=2", f"data.root={root}", "data.load_size=36", "data.crop_size=32")
+    trained = cgp_subprocess("train", "--plugin", "pix2pix", "--run-dir", str(run), *args)
+    assert trained.returncode == 0, trained.stderr
+    assert "predicts a correction to its input" in trained.stderr
+    assert json.loads((run / "residual.json").read_text()) is True
+    (run / "residual.json").write_text('"yes"')
+    damaged = cgp_subprocess("evaluate", str(run))
+    assert damaged.returncode != 0
+    assert "residual.json" in damaged.stderr and len(damaged.stderr.strip().splitlines()) == 1
+
+
+def test_the_built_in_pairs_and_cyclegan_have_no_residual_output(tmp_path: Path) -> None:
+    task = _task(*TINY)
+    task.setup(tmp_path, train=True)
+    assert task.build_models().generator.residual is False
+    host = load_plugins()
+    cyclegan = host.task("cyclegan")
+    config = resolve_config(cyclegan.config_model, "cyclegan", overrides=["model.generator_width=8"])
+    assert not any(g.residual for g in cyclegan(config, host).build_models().generators.values())

@@ -103,7 +103,9 @@ class CycleGANConfig(RunConfig):
     )
     objective: CycleObjectiveConfig = Field(default_factory=CycleObjectiveConfig, description="CycleGAN objective")
     model: ImageModelConfig = Field(
-        default_factory=lambda: ImageModelConfig(generator="resnet_6blocks", norm="instance", dropout=False),
+        default_factory=lambda: ImageModelConfig(
+            generator="resnet_6blocks", norm="instance", dropout=False, residual=False
+        ),
         description="networks (CycleGAN: ResNet generators, instance norm)",
     )
     eval: EvalConfig = Field(
@@ -203,7 +205,8 @@ class CycleGANTask(Task):
                 "the identity term needs equal input and output channels; set objective.lambda_identity=0"
             )
         unconditional = m.model_copy(update={"conditional_discriminator": False})
-        generators = {"a2b": build_generator(m, cin, cout), "b2a": build_generator(m, cout, cin)}
+        residual = m.residual is True  # auto: off (unpaired domains; nothing says one is a copy of the other)
+        generators = {"a2b": build_generator(m, cin, cout, residual), "b2a": build_generator(m, cout, cin, residual)}
         if size % generators["a2b"].stride:
             raise ConfigError(
                 f"image side {size} is not a multiple of {generators['a2b'].stride}, which {m.generator} needs"

@@ -11,6 +11,10 @@ Colourisation (``data.colorspace=lab``, or ``auto`` on a folder whose inputs are
 whose targets are colour): the reference implementation's colorization mode — the generator reads
 the input's L* channel and predicts a*b* (1 → 2 channels), the discriminator judges (L, ab) pairs,
 and outputs are rebuilt with the input's exact lightness.
+
+Restoration (``model.residual=true``, or ``auto`` on a folder whose inputs are close copies of their
+targets: noisy, compressed or blurred photographs): the generator predicts a correction added to its
+input, as residual denoisers do (Zhang et al. 2017, DnCNN).
 """
 
 from __future__ import annotations
@@ -52,7 +56,11 @@ from cgp.plugins.image2image.models import ImageToImageGenerator, PairDiscrimina
 log = logging.getLogger(__name__)
 
 COLORSPACE_FILE = "colorspace.json"
-AUTO_SCAN_PAIRS = 1000  # the auto colour-space check looks at this many training pairs at most
+RESIDUAL_FILE = "residual.json"
+AUTO_SCAN_PAIRS = 1000  # the auto checks look at this many training pairs at most
+RESIDUAL_SHARE = 0.25
+"""``model.residual=auto`` turns the residual output on when the inputs' squared error to their targets is
+below this share of the targets' own variance (the input already explains 75% of the target)."""
 
 GeneratorName = Literal["unet_32", "unet_64", "unet_128", "unet_256", "unet_512", "resnet_6blocks", "resnet_9blocks"]
 NormName = Literal["batch", "instance", "none"]
@@ -76,9 +84,10 @@ class ImageModelConfig(StrictModel):
     init: Literal["normal", "xavier", "kaiming", "orthogonal"] = Field("normal", description="weight init")
     init_gain: float = Field(0.02, gt=0, description="scale of the weight init")
     conditional_discriminator: bool = Field(True, description="false: D sees only the output (the L1+GAN ablation)")
-    residual: bool = Field(
-        False,
-        description="output = input + G's correction, clamped (restoration; needs as many input as output channels)",
+    residual: bool | Literal["auto"] = Field(
+        "auto",
+        description="output = input + G's correction, clamped (restoration; needs as many input as output "
+        "channels); auto: on for paired folders whose inputs are close copies of their targets",
     )
 
     @field_validator("receptive_field", mode="before")
@@ -130,7 +139,10 @@ class Pix2PixConfig(RunConfig):
     )
 
 
-def build_generator(model: ImageModelConfig, in_channels: int, out_channels: int) -> ImageToImageGenerator:
+def build_generator(
+    model: ImageModelConfig, in_channels: int, out_channels: int, residual: bool = False
+) -> ImageToImageGenerator:
+    """``residual``: what ``model.residual`` resolved to (``auto`` is the task's to decide)."""
     if model.generator.startswith("unet"):
         depth = unet_depth(model.generator)
         net = UNetGenerator(in_channels, out_channels, depth, model.generator_width, model.norm, model.dropout)
@@ -142,12 +154,12 @@ def build_generator(model: ImageModelConfig, in_channels: int, out_channels: int
         )
         stride = 4
     init_weights(net, model.init, model.init_gain)
-    if model.residual and in_channels != out_channels:
+    if residual and in_channels != out_channels:
         raise ConfigError(
             f"model.residual adds the output to the input, which needs as many input as output channels "
             f"(here {in_channels} and {out_channels}); set model.residual=false"
         )
-    return ImageToImageGenerator(net, stride, model.residual)
+    return ImageToImageGenerator(net, stride, residual)
 
 
 def build_discriminator(
@@ -165,10 +177,12 @@ class Pix2PixTask(Task):
     config_model = Pix2PixConfig
 
     _colorspace: str | None = None
+    _residual: bool | None = None
 
     def setup(self, run_root: Path, train: bool) -> None:
-        """Resolve ``data.colorspace=auto`` once, when training starts, and keep the answer in
-        ``RUN_DIR/colorspace.json`` so evaluation and generation build the same models."""
+        """Resolve ``data.colorspace=auto`` and ``model.residual=auto`` once, when training starts, and keep
+        the answers in ``RUN_DIR/colorspace.json`` and ``RUN_DIR/residual.json`` so evaluation and
+        generation build the same models without the data."""
         run = RunDir(run_root)
         stored = run.read_json(COLORSPACE_FILE)
         if stored is not None:
@@ -177,6 +191,13 @@ class Pix2PixTask(Task):
             self._colorspace = stored
         elif train:
             run.write_json(COLORSPACE_FILE, self.colorspace)
+        stored = run.read_json(RESIDUAL_FILE)
+        if stored is not None:
+            if not isinstance(stored, bool):
+                raise CheckpointError(f"run file '{run.root / RESIDUAL_FILE}' is damaged (not true or false)")
+            self._residual = stored
+        elif train:
+            run.write_json(RESIDUAL_FILE, self.residual)
 
     @property
     def colorspace(self) -> str:
@@ -185,20 +206,51 @@ class Pix2PixTask(Task):
             self._colorspace = self._detect_colorspace() if chosen == "auto" else chosen
         return self._colorspace
 
+    @property
+    def residual(self) -> bool:
+        if self._residual is None:
+            chosen = self.config.model.residual
+            self._residual = self._detect_residual() if chosen == "auto" else chosen
+        return self._residual
+
+    def _scanned(self, a: int, b: int) -> list[dict]:
+        """Up to ``AUTO_SCAN_PAIRS`` training pairs spread over the set, centre-cropped, for the auto checks."""
+        d = self.config.data
+        pairs = self.host.datasets.get(d.reader)(
+            d.root, "train", transform=self.transform(False), direction=d.direction, channels_a=a, channels_b=b
+        )
+        n = len(pairs)
+        picks = range(n) if n <= AUTO_SCAN_PAIRS else [i * n // AUTO_SCAN_PAIRS for i in range(AUTO_SCAN_PAIRS)]
+        return [pairs[i] for i in picks]
+
+    def _detect_residual(self) -> bool:
+        cin, cout = self._channels()
+        if self.config.data.root is None or self.colorspace == "lab" or cin != cout:
+            return False
+        error = variance = 0.0
+        for item in self._scanned(*self._sides(cin, cout)):
+            error += float((item["cond"] - item["x"]).pow(2).mean())
+            variance += float(item["x"].var())
+        if error >= RESIDUAL_SHARE * variance:
+            return False
+        log.warning(
+            "data: the inputs are close copies of their targets (squared error %.0f%% of the targets' variance), "
+            "so the generator predicts a correction to its input; set model.residual=false to turn it off",
+            100 * error / max(variance, 1e-12),
+        )
+        return True
+
     def _detect_colorspace(self) -> str:
         d = self.config.data
         if d.root is None or d.output_channels != 3:
             return "rgb"
-        pairs = self._read(d.root, "train", 3, 3)
-        n = len(pairs)
-        picks = range(n) if n <= AUTO_SCAN_PAIRS else [i * n // AUTO_SCAN_PAIRS for i in range(AUTO_SCAN_PAIRS)]
+        scanned = self._scanned(3, 3)
         colour_targets = 0
-        for i in picks:
-            item = pairs[i]
+        for item in scanned:
             if not is_gray(item["cond"]):
                 return "rgb"
             colour_targets += not is_gray(item["x"])
-        if colour_targets * 2 < len(picks):
+        if colour_targets * 2 < len(scanned):
             return "rgb"
         log.warning(
             "data: every input checked is grayscale and the targets are colour, so pix2pix trains in the "
@@ -226,7 +278,7 @@ class Pix2PixTask(Task):
     def build_models(self) -> GanModels:
         cin, cout = self._channels()
         size = self.config.data.crop_size if self.config.data.root is not None else self.config.data.image_size
-        generator = build_generator(self.config.model, cin, cout)
+        generator = build_generator(self.config.model, cin, cout, self.residual)
         if size % generator.stride:
             raise ConfigError(
                 f"image side {size} is not a multiple of {generator.stride}, which {self.config.model.generator} "
@@ -247,9 +299,11 @@ class Pix2PixTask(Task):
             return ProceduralPairs(split, d.image_size, d.train_size if split == "train" else None)
         if self.colorspace == "lab":
             return LabPairs(self._read(d.root, split, 3, 3))
-        cin, cout = self._channels()
-        a, b = (cin, cout) if d.direction == "AtoB" else (cout, cin)
-        return self._read(d.root, split, a, b)
+        return self._read(d.root, split, *self._sides(*self._channels()))
+
+    def _sides(self, cin: int, cout: int) -> tuple[int, int]:
+        """The channels of the A and B images for an input of ``cin`` and an output of ``cout`` channels."""
+        return (cin, cout) if self.config.data.direction == "AtoB" else (cout, cin)
 
     def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
         """Rows of input | output | target for the first ``eval.num_samples`` test pairs."""
