@@ -3,6 +3,7 @@
     cd benchmarks && python colorize_photos.py --task restore                       # out/restore
     cd benchmarks && python colorize_photos.py --task colorize                      # out/colorize
     cd benchmarks && python colorize_photos.py --task restore --split-seed 1 --out out/restore_split1
+    cd benchmarks && python colorize_photos.py --task restore --more-photos                         # out/restore_more
 
 Two tasks on the same crops: ``colorize`` (A: the grayscale crop) and ``restore`` (A: the crop with
 Gaussian noise of standard deviation 0.08 and then JPEG compression at quality 30, a seeded draw
@@ -18,7 +19,9 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
 2. build: 64x64 crops at random positions and scales into the paired layout ``ROOT/{train,test}/{A,B}/``
    (A: the degraded crop, B: the colour crop). Ten photographs drawn at random (``--split-seed``) give
    the 100 test crops, the other 36 the 500 training crops, so the test measures photographs the model
-   never saw.
+   never saw. With ``--more-photos``, the 30 colour photographs of ``opencv-doc``'s example data add
+   as many crops each (14) to the training split only, from their own random stream: the test
+   pairs stay byte for byte the same.
 3. train + evaluate: ``cgp train --plugin pix2pix --set data.root=ROOT`` with every other setting at its
    default (3000 steps; no wall-clock cap unless ``--minutes``), then ``cgp evaluate``: PSNR/SSIM/L1
    of the model's test outputs against the colour originals, and the same for the degraded input
@@ -80,6 +83,16 @@ WHEEL_PHOTOS = {
     "scikit-learn==1.8.0": ["sklearn/datasets/images/china.jpg", "sklearn/datasets/images/flower.jpg"],
 }
 """The photographs among the sample images in PyPI wheels (``pip download``, read from the wheel)."""
+OPENCV_PHOTOS = ["alphamat/input_images/plant.jpg", "hfs/data/000.jpg", "hfs/data/001.jpg", "hfs/data/002.jpg"]
+OPENCV_PHOTOS += [
+    f"data/{name}"
+    for name in ["aero1.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "building.jpg", "butterfly.jpg"]
+    + ["chicky_512.png", "ela_original.jpg", "fruits.jpg", "graf1.png", "home.jpg", "left.jpg", "leuvenA.jpg"]
+    + ["licenseplate_motion.jpg", "messi5.jpg", "orange.jpg", "rubberwhale1.png", "squirrel_cls.jpg", "stuff.jpg"]
+]
+OPENCV_PHOTOS += [f"text/scenetext0{i}.jpg" for i in range(1, 7)]
+"""The colour photographs among ``opencv-doc``'s example data (``/usr/share/doc/opencv-doc/examples``; one of
+each stereo pair, no renders, paintings, logos or charts): ``--more-photos`` adds them to training only."""
 
 CROP = 64
 TEST_PHOTOS = 10
@@ -113,6 +126,19 @@ def fetch(dest: Path) -> list[Path]:
                     (dest / Path(member).name).write_bytes(wheel.read(member))
     sample_data = Path(matplotlib.get_data_path()) / "sample_data"
     shutil.copy(sample_data / "grace_hopper.jpg", dest)
+    return sorted(dest.iterdir())
+
+
+def fetch_opencv(dest: Path) -> list[Path]:
+    """``OPENCV_PHOTOS``, one file each, in ``dest`` (named ``ocv-*`` so no name meets a base photograph)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True, capture_output=True)
+        subprocess.run(["dpkg", "-x", str(next(tmp.glob("*.deb"))), str(tmp / "root")], check=True)
+        for name in OPENCV_PHOTOS:
+            source = tmp / "root/usr/share/doc/opencv-doc/examples" / name
+            shutil.copy(source, dest / f"ocv-{source.parent.name}-{source.name}")
     return sorted(dest.iterdir())
 
 
@@ -163,6 +189,17 @@ def build(photos: list[Path], root: Path, task: str, seed: int = 0) -> dict[str,
                     folder.mkdir(parents=True, exist_ok=True)
                     image.save(folder / f"{photo.stem}_{index:02d}.png")
     return {split: [p.name for p in members] for split, members in splits.items()}
+
+
+def add_training_photos(photos: list[Path], root: Path, task: str, per_photo: int, seed: int = 0) -> list[str]:
+    """``per_photo`` more training pairs from each of ``photos``, drawn with their own random stream: the
+    pairs :func:`build` wrote, the test split among them, stay exactly as they were."""
+    rng = random.Random(f"more-photos-{seed}")
+    for photo in photos:
+        for index, crop in enumerate(random_crops(photo, per_photo, rng)):
+            for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
+                image.save(root / "train" / side / f"{photo.stem}_{index:02d}.png")
+    return [p.name for p in photos]
 
 
 def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> None:
@@ -315,6 +352,13 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--photos", type=Path, default=Path("out/photos"), help="where the photographs are kept")
+    parser.add_argument(
+        "--more-photos",
+        type=Path,
+        nargs="?",
+        const=Path("out/photos_opencv"),
+        help="add opencv-doc's colour photographs (kept in this folder) to the training split only",
+    )
     parser.add_argument("--split-seed", type=int, default=0, help="which photographs are held out for testing")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="a setting away from the default")
     parser.add_argument("--name", help="run name (default: run-seedN)")
@@ -323,11 +367,15 @@ def main() -> None:
         "--rescore", action="store_true", help="add the native-pixel scores to a finished run's results, train nothing"
     )
     opts = parser.parse_args()
-    opts.out = opts.out or Path("out") / opts.task
+    opts.out = opts.out or Path("out") / (opts.task + ("_more" if opts.more_photos else ""))
     root = opts.out / "pairs"
     if not root.is_dir():
         photos = sorted(opts.photos.iterdir()) if opts.photos.is_dir() else fetch(opts.photos)
         used = build(photos, root, opts.task, opts.split_seed)
+        if opts.more_photos:
+            more = sorted(opts.more_photos.iterdir()) if opts.more_photos.is_dir() else fetch_opencv(opts.more_photos)
+            per_photo = round(TRAIN_PAIRS / len(used["train"]))  # as many crops as each base photograph gives
+            used["train_more"] = add_training_photos(more, root, opts.task, per_photo, opts.split_seed)
         (opts.out / "photos.json").write_text(json.dumps(used, indent=2))
     if opts.baselines_only:
         print(json.dumps(tint_baseline(root) if opts.task == "colorize" else classical_baselines(root), indent=2))
