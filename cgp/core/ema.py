@@ -23,6 +23,7 @@ class WeightAverage:
         self.decay = decay
         self.start_step = start_step
         self.warmup = warmup
+        self._listed: tuple | None = None
 
     def decay_at(self, step: int) -> float:
         if step < self.start_step:
@@ -34,9 +35,21 @@ class WeightAverage:
 
     @torch.no_grad()
     def update(self, source: nn.Module, step: int) -> None:
-        weight = 1.0 - self.decay_at(step)
-        averaged, current = list(self.module.parameters()), [p.detach() for p in source.parameters()]
+        averaged, current, avg_buffers, cur_buffers = self._tensors(source)
         if averaged:  # one fused kernel per dtype and device instead of one per parameter
-            torch._foreach_lerp_(averaged, current, weight)
-        for avg, cur in zip(self.module.buffers(), source.buffers()):
-            avg.copy_(cur)
+            torch._foreach_lerp_(averaged, current, 1.0 - self.decay_at(step))
+        if avg_buffers:
+            torch._foreach_copy_(avg_buffers, cur_buffers)
+
+    def _tensors(self, source: nn.Module) -> tuple[list[torch.Tensor], ...]:
+        """The averaged and the live parameters and buffers, listed once per source module (walking
+        the module tree every step costs more than the update itself on a small generator)."""
+        if self._listed is None or self._listed[0] is not source:
+            self._listed = (
+                source,
+                list(self.module.parameters()),
+                [p.detach() for p in source.parameters()],
+                list(self.module.buffers()),
+                list(source.buffers()),
+            )
+        return self._listed[1:]

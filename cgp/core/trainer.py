@@ -317,8 +317,9 @@ class Trainer:
         self.g_opt = make_optimizer(self.g_params, self.config.optim.generator)
         # no discriminator (a regression-only model): no discriminator step at all
         self.d_opt = make_optimizer(self.d_params, self.config.optim.discriminator) if self.d_params else None
+        self.generator_side = self.models.generator_side()  # one view of G's modules, for the EMA's updates
         self.ema = (
-            WeightAverage(self.models.generator_side(), cfg.ema.decay, cfg.ema.start_step, cfg.ema.warmup)
+            WeightAverage(self.generator_side, cfg.ema.decay, cfg.ema.start_step, cfg.ema.warmup)
             if cfg.ema.enabled
             else None
         )
@@ -550,7 +551,7 @@ class Trainer:
                     d_terms, g_terms = self.train_step(batches)
                     self.step += 1
                     if self.ema is not None:
-                        self.ema.update(self.models.generator_side(), self.step)
+                        self.ema.update(self.generator_side, self.step)
 
                     # --- bookkeeping ---
                     over_budget = cfg.max_minutes is not None and time.monotonic() - t_start > cfg.max_minutes * 60
