@@ -167,6 +167,14 @@ def degrade(crop: Image.Image, task: str, rng: random.Random) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
+def write_pairs(photo: Path, count: int, folder: Path, task: str, rng: random.Random) -> None:
+    """``count`` random crops of ``photo`` as pairs ``folder/{A,B}/STEM_NN.png`` (A: degraded, B: the crop)."""
+    for index, crop in enumerate(random_crops(photo, count, rng)):
+        for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
+            (folder / side).mkdir(parents=True, exist_ok=True)
+            image.save(folder / side / f"{photo.stem}_{index:02d}.png")
+
+
 def split_photos(photos: list[Path], seed: int) -> dict[str, list[Path]]:
     """``TEST_PHOTOS`` photographs drawn at random for the test split, the others for training."""
     test = set(random.Random(seed).sample(sorted(p.stem for p in photos), TEST_PHOTOS))
@@ -183,11 +191,7 @@ def build(photos: list[Path], root: Path, task: str, seed: int = 0) -> dict[str,
     for split, members in splits.items():
         counts = train_counts if split == "train" else [TEST_CROPS_PER_PHOTO] * len(members)
         for photo, count in zip(members, counts):
-            for index, crop in enumerate(random_crops(photo, count, rng)):
-                for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
-                    folder = root / split / side
-                    folder.mkdir(parents=True, exist_ok=True)
-                    image.save(folder / f"{photo.stem}_{index:02d}.png")
+            write_pairs(photo, count, root / split, task, rng)
     return {split: [p.name for p in members] for split, members in splits.items()}
 
 
@@ -196,9 +200,7 @@ def add_training_photos(photos: list[Path], root: Path, task: str, per_photo: in
     pairs :func:`build` wrote, the test split among them, stay exactly as they were."""
     rng = random.Random(f"more-photos-{seed}")
     for photo in photos:
-        for index, crop in enumerate(random_crops(photo, per_photo, rng)):
-            for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
-                image.save(root / "train" / side / f"{photo.stem}_{index:02d}.png")
+        write_pairs(photo, per_photo, root / "train", task, rng)
     return [p.name for p in photos]
 
 

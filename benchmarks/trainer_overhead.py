@@ -136,7 +136,15 @@ def bookkeeping_seconds(host: Any, task: Any, batches: list[Any], steps: int = 1
     two finite checks ``train_step`` makes. Unlike the ratio, which compares two ~50-ms steps whose
     run-to-run spread on a shared machine is 10-20 %, this isolates the trainer's own per-step cost
     (EMA update, logging window, budget and signal checks, progress, logging every WINDOW steps)."""
-    task.config.trainer.steps = steps
+    trainer_log = logging.getLogger("cgp.core.trainer")
+    task_steps, task.config.trainer.steps = task.config.trainer.steps, steps
+    try:
+        return _bookkeeping(host, task, batches, steps, trainer_log)
+    finally:
+        task.config.trainer.steps, trainer_log.disabled = task_steps, False
+
+
+def _bookkeeping(host: Any, task: Any, batches: list[Any], steps: int, trainer_log: logging.Logger) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp))
         run.create()
@@ -152,11 +160,10 @@ def bookkeeping_seconds(host: Any, task: Any, batches: list[Any], steps: int = 1
             trainer._check_finite(g_terms)
         checks = time.perf_counter() - start
         trainer.train_step = lambda batches: (d_terms, g_terms)
-        logging.getLogger("cgp.core.trainer").disabled = True  # its speed watcher sees the free steps
+        trainer_log.disabled = True  # its speed watcher sees the free steps
         start = time.perf_counter()
         trainer.fit()
         loop = time.perf_counter() - start
-        logging.getLogger("cgp.core.trainer").disabled = False
     return (checks + loop) / steps
 
 

@@ -20,8 +20,9 @@ input, as residual denoisers do (Zhang et al. 2017, DnCNN).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from pydantic import Field, field_validator
@@ -171,6 +172,23 @@ def build_discriminator(
     return PairDiscriminator(net, model.conditional_discriminator)
 
 
+def _kept_answer(
+    run: RunDir, name: str, valid: Callable[[Any], bool], expected: str, resolve: Callable[[], Any] | None
+) -> Any:
+    """An auto setting's answer kept in ``RUN_DIR/name``: the stored one, or ``resolve()``'s, stored now
+    (when training starts); None when the run has none and there is no ``resolve``."""
+    stored = run.read_json(name)
+    if stored is not None:
+        if not valid(stored):
+            raise CheckpointError(f"run file '{run.root / name}' is damaged (not {expected})")
+        return stored
+    if resolve is None:
+        return None
+    answer = resolve()
+    run.write_json(name, answer)
+    return answer
+
+
 class Pix2PixTask(Task):
     name = "pix2pix"
     description = "paired image-to-image translation: U-Net + PatchGAN + L1 (Isola et al. 2017)"
@@ -184,20 +202,20 @@ class Pix2PixTask(Task):
         the answers in ``RUN_DIR/colorspace.json`` and ``RUN_DIR/residual.json`` so evaluation and
         generation build the same models without the data."""
         run = RunDir(run_root)
-        stored = run.read_json(COLORSPACE_FILE)
-        if stored is not None:
-            if stored not in ("rgb", "lab"):
-                raise CheckpointError(f'run file \'{run.root / COLORSPACE_FILE}\' is damaged (not "rgb" or "lab")')
-            self._colorspace = stored
-        elif train:
-            run.write_json(COLORSPACE_FILE, self.colorspace)
-        stored = run.read_json(RESIDUAL_FILE)
-        if stored is not None:
-            if not isinstance(stored, bool):
-                raise CheckpointError(f"run file '{run.root / RESIDUAL_FILE}' is damaged (not true or false)")
-            self._residual = stored
-        elif train:
-            run.write_json(RESIDUAL_FILE, self.residual)
+        self._colorspace = _kept_answer(
+            run,
+            COLORSPACE_FILE,
+            lambda v: v in ("rgb", "lab"),
+            '"rgb" or "lab"',
+            (lambda: self.colorspace) if train else None,
+        )
+        self._residual = _kept_answer(
+            run,
+            RESIDUAL_FILE,
+            lambda v: isinstance(v, bool),
+            "true or false",
+            (lambda: self.residual) if train else None,
+        )
 
     @property
     def colorspace(self) -> str:
@@ -213,15 +231,13 @@ class Pix2PixTask(Task):
             self._residual = self._detect_residual() if chosen == "auto" else chosen
         return self._residual
 
-    def _scanned(self, a: int, b: int) -> list[dict]:
-        """Up to ``AUTO_SCAN_PAIRS`` training pairs spread over the set, centre-cropped, for the auto checks."""
-        d = self.config.data
-        pairs = self.host.datasets.get(d.reader)(
-            d.root, "train", transform=self.transform(False), direction=d.direction, channels_a=a, channels_b=b
-        )
+    def _scanned(self, a: int, b: int) -> Iterator[dict]:
+        """Up to ``AUTO_SCAN_PAIRS`` training pairs spread over the set, centre-cropped, one at a time, for
+        the auto checks (a check that has its answer stops reading)."""
+        pairs = self._read(self.config.data.root, "train", a, b, augment=False)
         n = len(pairs)
         picks = range(n) if n <= AUTO_SCAN_PAIRS else [i * n // AUTO_SCAN_PAIRS for i in range(AUTO_SCAN_PAIRS)]
-        return [pairs[i] for i in picks]
+        return (pairs[i] for i in picks)
 
     def _detect_residual(self) -> bool:
         cin, cout = self._channels()
@@ -244,13 +260,13 @@ class Pix2PixTask(Task):
         d = self.config.data
         if d.root is None or d.output_channels != 3:
             return "rgb"
-        scanned = self._scanned(3, 3)
-        colour_targets = 0
-        for item in scanned:
+        colour_targets = scanned = 0
+        for item in self._scanned(3, 3):
             if not is_gray(item["cond"]):
                 return "rgb"
             colour_targets += not is_gray(item["x"])
-        if colour_targets * 2 < len(scanned):
+            scanned += 1
+        if colour_targets * 2 < scanned:
             return "rgb"
         log.warning(
             "data: every input checked is grayscale and the targets are colour, so pix2pix trains in the "
@@ -268,12 +284,13 @@ class Pix2PixTask(Task):
         from the input's L and the predicted ab."""
         return join_lab(cond, output) if self.colorspace == "lab" else output
 
-    def _read(self, root: Path, split: str, a: int, b: int) -> Dataset:
+    def _read(self, root: Path, split: str, a: int, b: int, augment: bool | None = None) -> Dataset:
+        """The paired reader on ``split``; ``augment`` (default: for the training split) picks random crops
+        and flips over the evaluation's centre crop."""
         d = self.config.data
+        transform = self.transform(split == "train" if augment is None else augment)
         reader = self.host.datasets.get(d.reader)
-        return reader(
-            root, split, transform=self.transform(split == "train"), direction=d.direction, channels_a=a, channels_b=b
-        )
+        return reader(root, split, transform=transform, direction=d.direction, channels_a=a, channels_b=b)
 
     def build_models(self) -> GanModels:
         cin, cout = self._channels()
