@@ -52,25 +52,14 @@ REFERENCE = [
     "trainer.progress=off",
     "trainer.device=cpu",
 ]
+PER_TENSOR_ADAM = ["optim.generator.fused=false", "optim.discriminator.fused=false"]
 CONFIGS: dict[str, list[str]] = {
-    "cgp fp32": [],
+    "cgp fp32 per-tensor Adam": PER_TENSOR_ADAM,  # the default until 2026-12-03
+    "cgp fp32": [],  # the default: fused Adam
     "cgp fp32 channels_last": ["trainer.channels_last=true"],
-    "cgp fp32 fused Adam": ["optim.generator.fused=true", "optim.discriminator.fused=true"],
     "cgp bf16": ["trainer.precision=bf16"],
     "cgp bf16 channels_last": ["trainer.precision=bf16", "trainer.channels_last=true"],
-    "cgp bf16 channels_last fused": [
-        "trainer.precision=bf16",
-        "trainer.channels_last=true",
-        "optim.generator.fused=true",
-        "optim.discriminator.fused=true",
-    ],
-    "cgp bf16 channels_last fused compile": [
-        "trainer.precision=bf16",
-        "trainer.channels_last=true",
-        "optim.generator.fused=true",
-        "optim.discriminator.fused=true",
-        "trainer.compile=true",
-    ],
+    "cgp bf16 channels_last compile": ["trainer.precision=bf16", "trainer.channels_last=true", "trainer.compile=true"],
 }
 
 

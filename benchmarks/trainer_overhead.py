@@ -15,7 +15,10 @@ window, the EMA's module bookkeeping when on, progress, hooks, signal and budget
 
 Interleaved: each repeat times both loops for every task, the twin first in even repeats and the
 trainer first in odd ones; a figure is the best repeat. ``ratio`` is twin steps/s over trainer
-steps/s (1.03 means the trainer costs 3 %).
+steps/s (1.03 means the trainer costs 3 %); the median of each repeat's own ratio (the two loops timed
+back to back) is printed beside it. On a machine whose speed wanders by 10-20 % between timed loops
+neither resolves a few per cent; ``--bookkeeping`` measures the trainer's own per-step cost directly and
+gives the ratio it implies on the twin's best step.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import contextlib
 import itertools
 import json
 import logging
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -136,7 +140,7 @@ def bookkeeping_seconds(host: Any, task: Any, batches: list[Any], steps: int = 1
     two finite checks ``train_step`` makes. Unlike the ratio, which compares two ~50-ms steps whose
     run-to-run spread on a shared machine is 10-20 %, this isolates the trainer's own per-step cost
     (EMA update, logging window, budget and signal checks, progress, logging every WINDOW steps)."""
-    trainer_log = logging.getLogger("cgp.core.trainer")
+    trainer_log = logging.getLogger("cgp.train")
     task_steps, task.config.trainer.steps = task.config.trainer.steps, steps
     try:
         return _bookkeeping(host, task, batches, steps, trainer_log)
@@ -200,8 +204,19 @@ def main() -> None:
     summary = {"capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}
     for name, runs in results.items():
         plain, cgp = max(runs["plain"]), max(runs["cgp"])
-        summary[name] = {"plain_steps_per_sec": plain, "cgp_steps_per_sec": cgp, "ratio": plain / cgp, "all": runs}
-        print(f"{name:16s} ratio {plain / cgp:.3f}  (twin {plain:.2f} steps/s, trainer {cgp:.2f} steps/s)", flush=True)
+        paired = statistics.median(p / c for p, c in zip(runs["plain"], runs["cgp"]))
+        summary[name] = {
+            "plain_steps_per_sec": plain,
+            "cgp_steps_per_sec": cgp,
+            "ratio": plain / cgp,
+            "paired_ratio_median": paired,
+            "all": runs,
+        }
+        print(
+            f"{name:16s} ratio {plain / cgp:.3f}  (twin {plain:.2f} steps/s, trainer {cgp:.2f} steps/s; "
+            f"median of the repeats' own ratios {paired:.3f})",
+            flush=True,
+        )
         if opts.bookkeeping:
             host, task, batches = prepared[name]
             extra = bookkeeping_seconds(host, task, batches)

@@ -342,6 +342,30 @@ def test_fused_needs_adam(tmp_path: Path) -> None:
         make_optimizer(params, OptimizerConfig(name="sgd", fused=True))
 
 
+def test_fused_by_default_for_adam_on_cpu_with_the_loops_update() -> None:
+    from cgp.core.config import OptimizerConfig
+    from cgp.core.trainer import make_optimizer
+
+    torch.manual_seed(0)
+    start = [torch.randn(5, 4), torch.randn(7)]
+    grads = [[torch.randn_like(t) for t in start] for _ in range(4)]
+    finals = {}
+    for fused in (None, False):
+        params = [torch.nn.Parameter(t.clone()) for t in start]
+        opt = make_optimizer(params, OptimizerConfig(name="adamw", weight_decay=0.01, fused=fused))
+        assert bool(opt.defaults["fused"]) is (fused is None)
+        for step in grads:
+            for p, g in zip(params, step):
+                p.grad = g.clone()
+            opt.step()
+        finals[fused] = params
+    for a, b in zip(finals[None], finals[False]):
+        assert not torch.equal(a, start[0] if a.ndim == 2 else start[1])
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    sgd = make_optimizer([torch.nn.Parameter(torch.zeros(3))], OptimizerConfig(name="sgd"))
+    assert "fused" not in sgd.defaults or not sgd.defaults["fused"]
+
+
 @pytest.mark.slow
 def test_compiled_models_train_and_resume_bit_identically(tmp_path: Path) -> None:
     """pix2pix compiles both networks; cgan's spectral-norm discriminator stays eager, and says so."""

@@ -39,7 +39,10 @@ class OptimizerConfig(StrictModel):
     lr: float = Field(2e-4, gt=0, description="learning rate (DCGAN's 2e-4)")
     betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas; beta1 0.5 as DCGAN recommends")
     weight_decay: float = Field(0.0, ge=0, description="decoupled for adamw, L2 otherwise")
-    fused: bool = Field(False, description="adam/adamw: one fused kernel for the whole update (CPU and CUDA)")
+    fused: bool | None = Field(
+        None,
+        description="adam/adamw: one fused kernel for the whole update; unset: on for adam/adamw on CPU and CUDA",
+    )
 
 
 class ScheduleConfig(StrictModel):

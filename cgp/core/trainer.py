@@ -73,9 +73,14 @@ def resolve_device(name: str, dist_info: ddp.DistInfo | None = None) -> torch.de
 
 
 def make_optimizer(params: list[nn.Parameter], cfg: OptimizerConfig) -> torch.optim.Optimizer:
-    fused = {"fused": True} if cfg.fused else {}
-    if cfg.fused and cfg.name not in ("adam", "adamw"):
+    adam = cfg.name in ("adam", "adamw")
+    if cfg.fused and not adam:
         raise ConfigError(f"fused is available for adam and adamw only, not {cfg.name}; set fused=false")
+    if cfg.fused is None:  # the same update as the per-tensor loop, in one kernel: on where torch has it
+        use_fused = adam and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    else:
+        use_fused = cfg.fused
+    fused = {"fused": True} if use_fused else {}
     if cfg.name == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **fused)
     if cfg.name == "adamw":
