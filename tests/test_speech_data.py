@@ -15,7 +15,7 @@ from cgp.core.data import SeededItems
 from cgp.core.errors import ConfigError, DataError
 from cgp.datasets.audio import load_audio, save_audio
 from cgp.datasets.procedural_speech import NOISE_KINDS, ProceduralSpeech, make_noise, make_voice
-from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RemixedPairs
+from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RecordingChain, RemixedPairs
 
 RATE = 16000
 
@@ -209,6 +209,54 @@ def test_remix_synthetic_noises_reach_their_snr(tmp_path: Path) -> None:
         assert abs(snr_db(item) - 3.0) < 0.3  # a steady tone: the crop's power is the file's
     assert kinds <= set(NOISE_KINDS) and len(kinds) >= 3
     assert torch.equal(ds[(1, 5)]["cond"], ds[(1, 5)]["cond"])
+
+
+class _Pairs(torch.utils.data.Dataset):
+    """Two items whose noisy side is the clean side plus a fixed noise: white speech stand-ins."""
+
+    def __init__(self) -> None:
+        gen = torch.Generator().manual_seed(3)
+        self.clean = [0.05 * torch.randn(8000, generator=gen) for _ in range(2)]
+        self.noise = [0.02 * torch.randn(8000, generator=gen) for _ in range(2)]
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> dict:
+        return {"x": self.clean[i], "cond": self.clean[i] + self.noise[i], "name": f"p{i}"}
+
+
+def _band_db(signal: torch.Tensor, low: float, high: float) -> float:
+    spectrum = torch.fft.rfft(signal.double()).abs().pow(2)
+    freqs = torch.fft.rfftfreq(signal.shape[-1], 1 / RATE)
+    return 10 * math.log10(float(spectrum[(freqs >= low) & (freqs < high)].mean()))
+
+
+def test_recording_chain_colours_clean_and_noisy_alike() -> None:
+    pairs = _Pairs()
+    ds = SeededItems(RecordingChain(pairs, RATE, gain_db=6.0, eq_db=10.0))
+    tilts = []
+    for seed in range(8):
+        item = ds[(0, seed)]
+        assert item["name"] == "p0" and item["x"].shape == item["cond"].shape == (8000,)
+        # one linear filter and gain for both sides: the noisy side is still the clean side plus a noise
+        # that went through the same chain, so its SNR is the recorded one (white noise, white speech)
+        assert abs(snr_db(item) - snr_db(pairs[0])) < 0.5
+        tilts.append(_band_db(item["x"], 4000, 7000) - _band_db(item["x"], 150, 400))
+    assert max(tilts) - min(tilts) > 6  # a different colouring per draw, tens of dB of spread at most
+    assert max(abs(t) for t in tilts) < 40
+    assert torch.equal(ds[(1, 2)]["x"], ds[(1, 2)]["x"]) and not torch.equal(ds[(1, 2)]["x"], ds[(1, 3)]["x"])
+
+
+def test_recording_chain_gain_stays_in_range_and_off_is_identity() -> None:
+    pairs = _Pairs()
+    level = SeededItems(RecordingChain(pairs, RATE, gain_db=6.0))
+    gains = [20 * math.log10(float(level[(1, s)]["x"].norm() / pairs[1]["x"].norm())) for s in range(30)]
+    assert -6.01 <= min(gains) < -2 and 2 < max(gains) <= 6.01
+    off = SeededItems(RecordingChain(pairs, RATE))[(1, 0)]
+    assert torch.equal(off["x"], pairs[1]["x"]) and torch.equal(off["cond"], pairs[1]["cond"])
+    with pytest.raises(ConfigError, match="cannot be negative"):
+        RecordingChain(pairs, RATE, eq_db=-1.0)
 
 
 def test_procedural_speech_is_a_pure_function_of_seed_split_index() -> None:

@@ -295,3 +295,17 @@ def test_trains_on_a_voicebank_folder_and_on_mixed_noise(tmp_path: Path) -> None
     mixed = tmp_path / "mixed"
     _train(mixed, "trainer.steps=2", f"data.clean_root={pairs / 'train' / 'clean'}", f"data.noise_root={noise}")
     assert "eval/si_sdr" in (mixed / "metrics.jsonl").read_text()
+
+
+def test_recording_chain_wraps_the_training_items_only() -> None:
+    from cgp.datasets.speech import RecordingChain
+
+    plain = _task("data.train_size=4", "data.test_size=2", "data.gain_db=0", "data.eq_db=0")
+    assert not isinstance(plain.build_dataset("train"), RecordingChain)
+    chained = _task("data.train_size=4", "data.test_size=2")  # on by default
+    train = chained.build_dataset("train")
+    assert isinstance(train, RecordingChain) and (train.gain_db, train.eq_db) == (10.0, 8.0)
+    test_a, test_b = chained.build_dataset("test")[1], plain.build_dataset("test")[1]
+    assert torch.equal(test_a["cond"], test_b["cond"])  # the test items are heard as they are
+    with pytest.raises(ConfigError, match="eq_db"):
+        _task("data.eq_db=-3")

@@ -284,3 +284,53 @@ class RemixedPairs(Dataset):
             self._cache[index] = whole
             self._cache_left -= size
         return whole
+
+
+class RecordingChain(Dataset):
+    """Training items heard through a random recording chain: one level and one equaliser per item,
+    applied to the clean and the noisy waveform alike (so the noisy one stays the clean one plus noise).
+
+    A small set holds a few microphones, rooms and codecs, and a model trained on it learns their
+    colouring as part of what speech is. Each item is scaled by a gain uniform in ``±gain_db`` and filtered
+    by a smooth zero-phase equaliser: a spectral tilt of up to ``±eq_db`` between 125 Hz and 8 kHz plus
+    ``bumps`` bell curves (centres log-uniform in 100 Hz-7 kHz, 0.5-2 octaves wide) of up to ``±eq_db``
+    each, applied to the item's spectrum (its impulse response is a few milliseconds long, so the circular
+    FFT filtering does not wrap audibly). If the result would exceed 0.99 in magnitude, both are scaled down
+    together. The draws come from the global torch RNG, which the core's loader seeds per item.
+    """
+
+    def __init__(
+        self, dataset: Dataset, sample_rate: int, gain_db: float = 0.0, eq_db: float = 0.0, bumps: int = 2
+    ) -> None:
+        if gain_db < 0 or eq_db < 0:
+            raise ConfigError(f"gain_db and eq_db are ranges in dB and cannot be negative, got {gain_db}, {eq_db}")
+        self.dataset, self.sample_rate = dataset, sample_rate
+        self.gain_db, self.eq_db, self.bumps = float(gain_db), float(eq_db), bumps
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.dataset[index]
+        clean, noisy = item["x"], item["cond"]
+        gain = 10 ** (self.gain_db * (2 * float(torch.rand(())) - 1) / 20)
+        if self.eq_db > 0:
+            response = self.response(clean.shape[-1])
+            clean, noisy = (torch.fft.irfft(torch.fft.rfft(s) * response, n=s.shape[-1]) for s in (clean, noisy))
+        clean, noisy = clean * gain, noisy * gain
+        peak = float(noisy.abs().max())
+        if peak > 0.99:
+            clean, noisy = clean * (0.99 / peak), noisy * (0.99 / peak)
+        return {**item, "x": clean, "cond": noisy}
+
+    def response(self, samples: int) -> torch.Tensor:
+        """One random equaliser's linear gain at the rfft bins of ``samples`` samples."""
+        octaves = torch.log2(torch.fft.rfftfreq(samples, 1.0 / self.sample_rate).clamp(min=50.0) / 1000.0)
+        tilt = self.eq_db * (2 * float(torch.rand(())) - 1)
+        db = tilt * (octaves + 3.0) / 6.0 - tilt / 2  # -tilt/2 at 125 Hz, +tilt/2 at 8 kHz
+        for _ in range(self.bumps):
+            centre = float(torch.empty(()).uniform_(np.log2(0.1), np.log2(7.0)))
+            width = 0.25 + 0.75 * float(torch.rand(()))  # the bell's standard deviation: 0.5-2 octaves wide
+            height = self.eq_db * (2 * float(torch.rand(())) - 1)
+            db = db + height * torch.exp(-0.5 * ((octaves - centre) / width) ** 2)
+        return 10 ** (db / 20)

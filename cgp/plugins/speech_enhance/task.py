@@ -34,7 +34,7 @@ from cgp.core.losses import TermLoss
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
 from cgp.datasets.procedural_speech import ProceduralSpeech
-from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RemixedPairs, random_crop
+from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RecordingChain, RemixedPairs, random_crop
 from cgp.nn.init import init_weights
 from cgp.nn.patchgan import NLayerDiscriminator
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
@@ -116,6 +116,15 @@ class SpeechDataConfig(DataConfig):
     test_size: int = Field(100, ge=1, description="built-in or mixed: test items")
     item_seconds: float = Field(2.0, gt=0, description="built-in data: length of each item")
     seed: int = Field(0, description="seed of the built-in data and of the mixed test set")
+    gain_db: float = Field(
+        10.0, ge=0, description="training items' level varies uniformly within +-gain_db (clean and noisy alike)"
+    )
+    eq_db: float = Field(
+        8.0,
+        ge=0,
+        description="training items pass a random smooth equaliser (tilt and two bells of up to +-eq_db each), "
+        "clean and noisy alike: recording chains the set does not hold; 0 (and gain_db=0): off",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> SpeechDataConfig:
@@ -223,12 +232,18 @@ class SpeechEnhanceTask(Task):
 
     def build_dataset(self, split: str) -> Dataset:
         d = self.config.data
-        train = split == "train"
+        if split != "train":
+            return self._test_items(split)
+        train = self._training_items()
+        if not (d.gain_db or d.eq_db):
+            return train
+        return RecordingChain(train, d.sample_rate, d.gain_db, d.eq_db)
+
+    def _training_items(self) -> Dataset:
+        d = self.config.data
         snr = (d.snr_low, d.snr_high)
         if d.root is not None:
-            pairs = self.host.datasets.get(d.reader)(d.root, split, sample_rate=d.sample_rate, segment=None)
-            if not train:
-                return pairs
+            pairs = self.host.datasets.get(d.reader)(d.root, "train", sample_rate=d.sample_rate, segment=None)
             if d.remix:
                 log.info(
                     "data.remix=%s: training pairs are remixed with each other's noise (noisy - clean), %s of them "
@@ -238,15 +253,22 @@ class SpeechEnhanceTask(Task):
                 )
             return RemixedPairs(pairs, self.segment_samples, d.remix, d.remix_synthetic, snr, d.sample_rate)
         if d.clean_root is not None:
-            if not train and d.test_root is not None:
+            return MixedNoise(d.clean_root, d.noise_root, d.sample_rate, self.segment_samples, snr, size=d.train_size)
+        data = ProceduralSpeech("train", d.train_size, d.sample_rate, d.item_seconds, snr, seed=d.seed)
+        return RandomCrop(data, self.segment_samples)
+
+    def _test_items(self, split: str) -> Dataset:
+        d = self.config.data
+        if d.root is not None:
+            return self.host.datasets.get(d.reader)(d.root, split, sample_rate=d.sample_rate, segment=None)
+        if d.clean_root is not None:
+            if d.test_root is not None:
                 return NoisyCleanFolder(d.test_root, "test", d.sample_rate, None)
-            segment = self.segment_samples if train else None
-            size = d.train_size if train else d.test_size
-            mixed = MixedNoise(d.clean_root, d.noise_root, d.sample_rate, segment, snr, size=size)
-            return mixed if train else FixedItems(mixed, d.seed)
-        size = d.train_size if train else d.test_size
-        data = ProceduralSpeech(split, size, d.sample_rate, d.item_seconds, snr, seed=d.seed)
-        return RandomCrop(data, self.segment_samples) if train else data
+            mixed = MixedNoise(
+                d.clean_root, d.noise_root, d.sample_rate, None, (d.snr_low, d.snr_high), size=d.test_size
+            )
+            return FixedItems(mixed, d.seed)
+        return ProceduralSpeech(split, d.test_size, d.sample_rate, d.item_seconds, (d.snr_low, d.snr_high), seed=d.seed)
 
     def write_samples(self, models: GanModels, directory: Path, step: int) -> list[Path]:
         return write_speech_samples(self, models, directory, step)
