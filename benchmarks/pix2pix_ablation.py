@@ -8,7 +8,9 @@
 D), L1 + cGAN. ``--study receptive_field`` (Table 2): PatchGAN receptive fields 1, 16, 70 and the
 whole image, all with L1 + cGAN. Each run trains for ``--minutes`` of wall-clock time
 (``trainer.max_minutes``) or for ``--steps`` steps, and reports L1, PSNR, SSIM and sharpness on the
-test split; sample grids are in each run directory's ``samples/``.
+test split; sample grids are in each run directory's ``samples/``. ``--study precision`` trains the
+task's defaults in fp32 and under bf16 autocast with channels-last tensors (the step-speed switches of
+``pix2pix_step_speed.py``), to see whether the faster step keeps the quality.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ STUDIES: dict[str, dict[str, list[str]]] = {
         "PatchGAN 16x16": ["model.receptive_field=16"],
         "PatchGAN 70x70": ["model.receptive_field=70"],
         "ImageGAN (whole image)": ["model.receptive_field=image"],
+    },
+    "precision": {
+        "fp32": ["trainer.precision=fp32", "trainer.channels_last=false"],
+        "bf16 autocast, channels-last": ["trainer.precision=bf16", "trainer.channels_last=true"],
     },
 }
 
