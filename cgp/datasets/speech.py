@@ -53,6 +53,14 @@ def random_crop(signals: list[torch.Tensor], segment: int) -> list[torch.Tensor]
     return [s[..., start : start + segment] for s in signals]
 
 
+def below_clipping(clean: torch.Tensor, noisy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both scaled down together when the noisy waveform would exceed 0.99 in magnitude; else as given."""
+    peak = float(noisy.abs().max())
+    if peak > 0.99:
+        return clean * (0.99 / peak), noisy * (0.99 / peak)
+    return clean, noisy
+
+
 class NoisyCleanFolder(Dataset):
     """Recorded pairs from ``ROOT/{split}/clean/`` and ``ROOT/{split}/noisy/``, matched by file name.
 
@@ -162,9 +170,7 @@ class MixedNoise(Dataset):
         speech_level = _reference_power(clean, clean_power)
         noise_level = _reference_power(noise, noise_power)
         noisy = clean + (speech_level / (noise_level * 10 ** (snr / 10))) ** 0.5 * noise
-        peak = float(noisy.abs().max())
-        if peak > 0.99:
-            clean, noisy = clean * (0.99 / peak), noisy * (0.99 / peak)
+        clean, noisy = below_clipping(clean, noisy)
         return {"x": clean, "cond": noisy, "name": f"{clean_path.stem}-{index}"}
 
     def _load_noise(self, path: Path) -> tuple[torch.Tensor, float]:
@@ -253,9 +259,7 @@ class RemixedPairs(Dataset):
         else:
             noise, source = self._pair_noise(power)
         noisy = clean + noise
-        peak = float(noisy.abs().max())
-        if peak > 0.99:
-            clean, noisy = clean * (0.99 / peak), noisy * (0.99 / peak)
+        clean, noisy = below_clipping(clean, noisy)
         return {"x": clean, "cond": noisy, "name": f"{name}-{source}"}
 
     def _pair_noise(self, power: float) -> tuple[torch.Tensor, str]:
@@ -318,9 +322,7 @@ class RecordingChain(Dataset):
             response = self.response(clean.shape[-1])
             clean, noisy = (torch.fft.irfft(torch.fft.rfft(s) * response, n=s.shape[-1]) for s in (clean, noisy))
         clean, noisy = clean * gain, noisy * gain
-        peak = float(noisy.abs().max())
-        if peak > 0.99:
-            clean, noisy = clean * (0.99 / peak), noisy * (0.99 / peak)
+        clean, noisy = below_clipping(clean, noisy)
         return {**item, "x": clean, "cond": noisy}
 
     def response(self, samples: int) -> torch.Tensor:
