@@ -95,6 +95,18 @@ def test_non_finite_loss_names_the_term_and_keeps_the_last_good_checkpoint(tmp_p
     assert recorder.events[-1] == ("end", "failed")
 
 
+def test_finite_check_reads_the_sum_once_and_names_the_culprit(tmp_path: Path) -> None:
+    trainer, _ = _trainer(tmp_path, "trainer.steps=1")
+    fine = {"a": torch.tensor(1.5), "b": torch.tensor(-2.0)}
+    trainer._check_finite(fine, sum(fine.values()))
+    broken = {"a": torch.tensor(1.0), "b": torch.tensor(float("-inf"))}
+    with pytest.raises(NonFiniteLossError, match="'b' is -inf"):
+        trainer._check_finite(broken, sum(broken.values()))
+    overflow = {"a": torch.tensor(3e38), "b": torch.tensor(3e38)}  # each finite, their fp32 sum is not
+    with pytest.raises(NonFiniteLossError, match="sum of the terms"):
+        trainer._check_finite(overflow, sum(overflow.values()))
+
+
 def test_event_hooks_fire_in_order(tmp_path: Path) -> None:
     trainer, recorder = _trainer(
         tmp_path, "trainer.steps=10", "trainer.checkpoint_every=5", "trainer.sample_every=5", "trainer.log_every=5"

@@ -356,19 +356,23 @@ class Trainer:
             for group in opt.param_groups if opt is not None else []:
                 group["lr"] = cfg.lr * factor
 
-    def _check_finite(self, terms: Terms) -> None:
-        values = torch.stack([t.detach().float() for t in terms.values()])
-        bad = not bool(torch.isfinite(values).all())
-        if ddp.any_across_ranks(bad, self.dist):
+    def _check_finite(self, terms: Terms, loss: torch.Tensor) -> None:
+        """Stop before a non-finite loss reaches the weights. ``loss`` is the terms' sum: one host read
+        per update (a NaN or infinity in any term makes the sum non-finite); only a failing step reads
+        the terms one by one, to name the culprit."""
+        total = float(loss.detach())
+        if ddp.any_across_ranks(not math.isfinite(total), self.dist):
             for name, value in terms.items():
                 number = float(value.detach())
                 if not math.isfinite(number):
                     raise NonFiniteLossError(name, self.step + 1, number)
-            raise NonFiniteLossError("(on another rank)", self.step + 1, float("nan"))
+            if math.isfinite(total):
+                raise NonFiniteLossError("(on another rank)", self.step + 1, float("nan"))
+            raise NonFiniteLossError("(the sum of the terms)", self.step + 1, total)
 
     def _update(self, terms: Terms, opt: torch.optim.Optimizer, params: list[nn.Parameter], side: str) -> None:
-        self._check_finite(terms)
         loss = sum(terms.values())
+        self._check_finite(terms, loss)
         opt.zero_grad(set_to_none=True)
         scaler = self.scalers[side] if self.scalers is not None else None
         if scaler is not None:
