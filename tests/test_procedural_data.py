@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from cgp.datasets.shapes import ShapesDataset
+from cgp.datasets.shapes import ShapesDataset, render_shape
 
 
 def test_a_cached_procedural_split_serves_the_items_it_would_draw() -> None:
@@ -25,3 +26,18 @@ def test_a_procedural_split_over_the_cache_budget_is_drawn_each_time(monkeypatch
     first, again = data[3], data[3]
     assert not data._caching and data._memo == {}
     assert torch.equal(first["x"], again["x"]) and first["x"] is not again["x"]
+
+
+def test_render_shape_scale_shrinks_the_shape_and_leaves_the_dataset_unchanged() -> None:
+    def draw(scale: float | None) -> np.ndarray:
+        rng = np.random.default_rng(7)
+        return render_shape(rng, 2, 32) if scale is None else render_shape(rng, 2, 32, scale)
+
+    own, same, half = draw(None), draw(1.0), draw(0.5)
+    assert np.array_equal(own, same)
+    background = own[:, 0, 0][:, None, None]
+
+    def area(image: np.ndarray) -> int:
+        return int((np.abs(image - background).max(axis=0) > 0.35).sum())
+
+    assert 0 < area(half) < 0.4 * area(own)  # half the radius: about a quarter of the area

@@ -48,15 +48,16 @@ def shape_mask(kind: str, size: int, cx: float, cy: float, radius: float, angle:
     raise ValueError(f"unknown shape {kind!r}")
 
 
-def render_shape(rng: np.random.Generator, label: int, image_size: int) -> np.ndarray:
-    """A float32 (3, S, S) image in [-1, 1] of class ``label``."""
+def render_shape(rng: np.random.Generator, label: int, image_size: int, scale: float = 1.0) -> np.ndarray:
+    """A float32 (3, S, S) image in [-1, 1] of class ``label``; ``scale`` shrinks or grows the shape
+    about its centre after its size and place are drawn (1: the dataset's own; for probing models)."""
     ss = 2 * image_size
     radius = rng.uniform(0.22, 0.38) * ss
     cx, cy = rng.uniform(radius, ss - radius, size=2)
     kind = SHAPE_CLASSES[label]
     # a square turned by 45 degrees is a diamond: those two only jitter around their own orientation
     angle = rng.uniform(-0.25, 0.25) if kind in ("square", "diamond") else rng.uniform(0, 2 * np.pi)
-    mask = shape_mask(kind, ss, cx, cy, radius, angle)
+    mask = shape_mask(kind, ss, cx, cy, radius * scale, angle)
     hue = rng.uniform()
     fg = np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.6, 1.0), rng.uniform(0.75, 1.0)), dtype=np.float32)
     bg = np.array(
