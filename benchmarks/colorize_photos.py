@@ -4,6 +4,8 @@
     cd benchmarks && python colorize_photos.py --task colorize                      # out/colorize
     cd benchmarks && python colorize_photos.py --task restore --split-seed 1 --out out/restore_split1
     cd benchmarks && python colorize_photos.py --task restore --more-photos                         # out/restore_more
+    cd benchmarks && python colorize_photos.py --task colorize --more-photos --validate 8 --name l2val \
+        --set objective.gan_weight=0 --set 'objective.terms={l2: 100.0}'
 
 Two tasks on the same crops: ``colorize`` (A: the grayscale crop) and ``restore`` (A: the crop with
 Gaussian noise of standard deviation 0.08 and then JPEG compression at quality 30, a seeded draw
@@ -28,6 +30,11 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
    itself (the identity baseline), through the run's evaluation preprocessing (resize, centre crop);
    and the same scores on the test pairs as stored (``*_native``: the model through ``cgp generate`` at
    full size), the pixels the alternatives below are scored on.
+   With ``--validate K``, step 3 first trains on the training photographs less K held-out colour ones,
+   evaluating on those K every ``--validate-every`` steps, and then trains on every training photograph
+   for the step count that scored best there (the test split plays no part in the choice);
+   ``--chroma-study`` afterwards scores the outputs with their predicted colour scaled by 0..1, the
+   scale chosen on the K validation photographs.
 4. the alternatives a user has, measured on the same test pairs: for ``colorize`` the gray input and
    the gray input tinted with the training set's mean colour; for ``restore`` OpenCV's
    ``fastNlMeansDenoisingColored`` and scikit-image's ``denoise_tv_chambolle`` and ``denoise_wavelet``,
@@ -38,6 +45,7 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
 from __future__ import annotations
 
 import argparse
+import glob
 import io
 import json
 import random
@@ -204,6 +212,52 @@ def add_training_photos(photos: list[Path], root: Path, task: str, per_photo: in
     return [p.name for p in photos]
 
 
+def validation_root(root: Path, used: dict[str, list[str]], out: Path, count: int, seed: int) -> Path:
+    """A copy of ``root``'s training pairs with ``count`` of its colour training photographs (drawn at
+    random) moved to the copy's test split: the validation set that chooses a setting before the test
+    split is scored. The real test split is not in it. Only clearly coloured photographs are drawn (the
+    gray input below ``VALIDATION_GRAY_PSNR`` against the colour crops on average): on a nearly gray one
+    colourisation has little to do, and a grayscale one's near-infinite PSNR would outweigh every other
+    photograph's in the mean that chooses the step."""
+    val_root = out / f"pairs_val{count}"
+    if val_root.is_dir():
+        return val_root
+    members = sorted(Path(name).stem for name in used["train"] + used.get("train_more", []))
+    colour = [photo for photo in members if _gray_psnr(root / "train", photo) < VALIDATION_GRAY_PSNR]
+    held = set(random.Random(f"validate-{seed}").sample(colour, count))
+    for side in ("A", "B"):
+        for pair in sorted((root / "train" / side).glob("*.png")):
+            split = "test" if pair.stem.rsplit("_", 1)[0] in held else "train"
+            (val_root / split / side).mkdir(parents=True, exist_ok=True)
+            shutil.copy(pair, val_root / split / side / pair.name)
+    (out / f"validation{count}.json").write_text(json.dumps(sorted(held), indent=2))
+    return val_root
+
+
+VALIDATION_GRAY_PSNR = 30.0
+"""Validation photographs are drawn among those whose gray input scores below this (clearly coloured)."""
+GRAYSCALE_PSNR = 40.0
+"""A test photograph whose gray input scores above this is a grayscale photograph (the ``_colour`` keys
+leave it out); the colour photographs of the test splits score 13-31 dB, the grayscale ones 106."""
+
+
+def _gray_psnr(folder: Path, photo: str) -> float:
+    """Mean PSNR of the gray input against the colour crop over one photograph's pairs in ``folder``."""
+    values = []
+    for target in sorted((folder / "B").glob(f"{glob.escape(photo)}_*.png")):
+        error = (_tensor(folder / "A" / target.name) - _tensor(target)).pow(2).mean().item()
+        values.append(10 * np.log10(4 / max(error, 1e-10)))  # the [-1, 1] scale: peak-to-peak 2
+    return float(np.mean(values))
+
+
+def best_validated_steps(run_dir: Path) -> tuple[int, float]:
+    """The step whose evaluation (on the validation photographs) had the highest PSNR, and that PSNR."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    scored = [(row["eval/psnr"], row["step"]) for row in rows if "eval/psnr" in row]
+    psnr, step = max(scored)
+    return step, psnr
+
+
 def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> None:
     """Input, output and colour original of ``count`` test crops, in three rows."""
     inputs = sorted((root / "test/A").glob("*.png"))[:: len(list((root / "test/A").glob("*.png"))) // count][:count]
@@ -239,9 +293,11 @@ def native_scores(run_dir: Path, root: Path) -> dict[str, float]:
     """The model and its input scored on the test pairs as stored (64x64, no resize or crop), the pixels
     the baselines are scored on. ``cgp evaluate`` scores the model through the run's evaluation
     preprocessing instead (resize to data.load_size, centre crop), which smooths the images: its figures
-    are not comparable with the baselines'. The model runs through ``cgp generate`` at full size."""
+    are not comparable with the baselines'. The model runs through ``cgp generate`` at full size. Keys
+    ending in ``_colour`` average over the colour photographs' crops only (:func:`colour_pairs`)."""
     inputs = sorted((root / "test/A").glob("*.png"))
-    sums: dict[str, float] = {}
+    colour = colour_pairs(root / "test")
+    scores = _Averages()
     with tempfile.TemporaryDirectory() as tmp:
         done = cgp(["generate", str(run_dir), str(root / "test/A"), "--output", tmp])
         if done.returncode != 0:
@@ -249,31 +305,57 @@ def native_scores(run_dir: Path, root: Path) -> dict[str, float]:
         for a in inputs:
             target = _tensor(root / "test/B" / a.name)[None]
             for name, image in (("native", _tensor(Path(tmp) / a.name)), ("input_native", _tensor(a))):
-                for metric, value in _measure(image[None], target).items():
-                    sums[f"{metric}_{name}"] = sums.get(f"{metric}_{name}", 0.0) + value
-    return {key: round(value / len(inputs), 4) for key, value in sums.items()}
+                scores.add(name, _measure(image[None], target), a.name in colour)
+    return scores.means()
+
+
+class _Averages:
+    """Per-image scores averaged over every test pair, and (keys ending ``_colour``) over the colour
+    photographs' pairs only."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, name: str, scores: dict[str, float], in_colour: bool) -> None:
+        for metric, value in scores.items():
+            for key in [f"{metric}_{name}"] + ([f"{metric}_{name}_colour"] if in_colour else []):
+                self.sums[key] = self.sums.get(key, 0.0) + value
+                self.counts[key] = self.counts.get(key, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        return {key: round(value / self.counts[key], 4) for key, value in self.sums.items()}
+
+
+def colour_pairs(folder: Path) -> set[str]:
+    """File names of the pairs in ``folder`` whose photograph is in colour: its gray input further than
+    ``GRAYSCALE_PSNR`` from the colour crops on average (a grayscale photograph's gray input is exact, and
+    its near-infinite PSNR would outweigh every other photograph's in a mean)."""
+    photos = {p.stem.rsplit("_", 1)[0] for p in (folder / "B").glob("*.png")}
+    colour = {photo for photo in photos if _gray_psnr(folder, photo) < GRAYSCALE_PSNR}
+    return {p.name for p in (folder / "B").glob("*.png") if p.stem.rsplit("_", 1)[0] in colour}
 
 
 def tint_baseline(root: Path) -> dict[str, float]:
     """Colourisation's naive alternatives on the test split: the gray input itself, and the gray input
     tinted with the training targets' mean colour (their mean a*, b* added to every pixel), measured
-    with the same PSNR / SSIM / L1 as the model (in the pictures' [-1, 1] scale)."""
+    with the same PSNR / SSIM / L1 as the model (in the pictures' [-1, 1] scale); ``_colour`` keys
+    over the colour photographs' pairs only."""
     train_ab = torch.stack(
         [split_lab(_tensor(p))[1].mean(dim=(1, 2)) for p in sorted((root / "train/B").glob("*.png"))]
     )
     mean_ab = train_ab.mean(dim=0)[:, None, None]
-    sums: dict[str, float] = {}
-    targets = sorted((root / "test/B").glob("*.png"))
-    for path in targets:
+    colour = colour_pairs(root / "test")
+    scores = _Averages()
+    for path in sorted((root / "test/B").glob("*.png")):
         target = _tensor(path)[None]
         light, _ = split_lab(_tensor(root / "test/A" / path.name)[None])
         for name, candidate in (
             ("gray", join_lab(light, torch.zeros_like(target[:, :2]))),
             ("tint", join_lab(light, mean_ab.expand(1, 2, *light.shape[-2:]))),
         ):
-            for metric, value in _measure(candidate.float(), target).items():
-                sums[f"{metric}_{name}"] = sums.get(f"{metric}_{name}", 0.0) + value
-    return {key: round(value / len(targets), 4) for key, value in sums.items()}
+            scores.add(name, _measure(candidate.float(), target), path.name in colour)
+    return scores.means()
 
 
 def _classical(name: str, params: dict, image: np.ndarray) -> np.ndarray:
@@ -345,6 +427,29 @@ def classical_baselines(root: Path) -> dict[str, float]:
     return out
 
 
+CHROMA_SCALES = tuple(round(0.1 * i, 1) for i in range(11))
+
+
+def chroma_scores(run_dir: Path, folder: Path) -> dict[float, float]:
+    """Mean PSNR over the colour photographs' pairs in ``folder`` of the run's colourisations with their
+    predicted a*, b* multiplied by each of ``CHROMA_SCALES`` (0: the gray input, 1: the model's output),
+    the input's L kept: how much of the predicted colour pays on PSNR."""
+    colour = colour_pairs(folder)
+    values: dict[float, list[float]] = {scale: [] for scale in CHROMA_SCALES}
+    with tempfile.TemporaryDirectory() as tmp:
+        done = cgp(["generate", str(run_dir), str(folder / "A"), "--output", tmp])
+        if done.returncode != 0:
+            raise SystemExit(done.stderr)
+        for a in sorted((folder / "A").glob("*.png")):
+            if a.name in colour:
+                target = _tensor(folder / "B" / a.name)[None]
+                light, _ = split_lab(_tensor(a)[None])
+                _, ab = split_lab(_tensor(Path(tmp) / a.name)[None])
+                for scale in CHROMA_SCALES:
+                    values[scale].append(_measure(join_lab(light, scale * ab).float(), target)["psnr"])
+    return {scale: round(float(np.mean(v)), 4) for scale, v in values.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=["colorize", "restore"], default="colorize")
@@ -364,6 +469,20 @@ def main() -> None:
     parser.add_argument("--split-seed", type=int, default=0, help="which photographs are held out for testing")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="a setting away from the default")
     parser.add_argument("--name", help="run name (default: run-seedN)")
+    parser.add_argument(
+        "--validate",
+        type=int,
+        metavar="K",
+        help="first train on the training photographs less K held-out ones, evaluating on those K every "
+        "--validate-every steps, then train on all training photographs for the step count that scored best",
+    )
+    parser.add_argument("--validate-every", type=int, default=250)
+    parser.add_argument(
+        "--chroma-study",
+        action="store_true",
+        help="after a --validate run: PSNR with the predicted colour scaled by 0, 0.1, ..., 1, the scale chosen "
+        "on the validation photographs (the validation run's model), then applied to the test split",
+    )
     parser.add_argument("--baselines-only", action="store_true", help="measure the alternatives, train nothing")
     parser.add_argument(
         "--rescore", action="store_true", help="add the native-pixel scores to a finished run's results, train nothing"
@@ -395,7 +514,26 @@ def main() -> None:
         f"trainer.max_minutes={'null' if opts.minutes is None else opts.minutes}",
         f"trainer.seed={opts.seed}",
     ]
+    if opts.chroma_study:
+        val = chroma_scores(opts.out / f"{name}-val{opts.validate}", opts.out / f"pairs_val{opts.validate}" / "test")
+        test = chroma_scores(run_dir, root / "test")
+        chosen = max(val, key=val.get)
+        study = {"validation": val, "test": test, "chosen_on_validation": chosen, "test_at_chosen": test[chosen]}
+        (opts.out / f"chroma-{name}.json").write_text(json.dumps(study, indent=2))
+        print(json.dumps(study, indent=2))
+        return
+    if opts.validate:
+        used = json.loads((opts.out / "photos.json").read_text())
+        val_root = validation_root(root, used, opts.out, opts.validate, opts.split_seed)
+        val_run = opts.out / f"{name}-val{opts.validate}"
+        val_overrides = [f"data.root={val_root.resolve()}", *overrides[1:], f"trainer.eval_every={opts.validate_every}"]
+        train_and_evaluate("pix2pix", val_run, [*val_overrides, *opts.extra], reuse=True)
+        steps, val_psnr = best_validated_steps(val_run)
+        print(f"validation: best PSNR {val_psnr:.2f} dB at step {steps}; training on every photograph", flush=True)
+        overrides.append(f"trainer.steps={steps}")
     result = train_and_evaluate("pix2pix", run_dir, [*overrides, *opts.extra]) | native_scores(run_dir, root)
+    if opts.validate:
+        result |= {"validated_steps": steps, "validation_psnr": round(val_psnr, 4)}
     if opts.task == "colorize":
         result |= tint_baseline(root)
     else:
