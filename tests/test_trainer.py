@@ -95,7 +95,7 @@ def test_non_finite_loss_names_the_term_and_keeps_the_last_good_checkpoint(tmp_p
     assert recorder.events[-1] == ("end", "failed")
 
 
-def test_finite_check_reads_the_sum_once_and_names_the_culprit(tmp_path: Path) -> None:
+def test_finite_check_names_the_culprit_term_or_the_overflowing_sum(tmp_path: Path) -> None:
     trainer, _ = _trainer(tmp_path, "trainer.steps=1")
     fine = {"a": torch.tensor(1.5), "b": torch.tensor(-2.0)}
     trainer._check_finite(fine, sum(fine.values()))
