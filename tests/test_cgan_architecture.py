@@ -108,6 +108,20 @@ def test_orthogonal_init_gives_orthogonal_weights() -> None:
     assert g.decoder.project[0].weight.detach().flatten(1).norm(dim=1).max() <= 1.0 + 1e-5
 
 
+def test_the_sngan_depth_adds_a_full_resolution_convolution_per_level() -> None:
+    torch.manual_seed(0)
+    plain = DCGANEncoder(32, 3, 16, "spectral")
+    deep = DCGANEncoder(32, 3, 16, "spectral", stride1=True)
+    x = torch.randn(2, 3, 32, 32)
+    assert [f.shape for f in deep(x)] == [f.shape for f in plain(x)]  # same levels, same widths
+    convs = [m for m in deep.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 2 * len([m for m in plain.modules() if isinstance(m, nn.Conv2d)])
+    first = deep.blocks[0][0]
+    assert first.kernel_size == (3, 3) and first.stride == (1, 1) and hasattr(first, "weight_orig")
+    d = ClassConditionalDiscriminator(4, 32, 16, stride1=True)
+    assert d(x, torch.tensor([0, 3])).shape == (2,)
+
+
 def test_a_bad_attention_resolution_is_one_line(tmp_path: Path) -> None:
     result = run_cli(
         "train", "--plugin", "cgan", "--run-dir", str(tmp_path / "run"), *sets(*TINY, "model.attention=16")
@@ -126,6 +140,7 @@ def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> Non
         "model.init=orthogonal",
         "model.truncation=1.0",
         "model.auxiliary_classifier=true",
+        "model.discriminator_depth=sngan",
         "objective.adversarial=hinge",
         "optim.generator.lr=1e-4",
         "optim.discriminator.lr=4e-4",

@@ -120,7 +120,9 @@ class DCGANEncoder(nn.Module):
 
     ``norm`` is ``batch`` (DCGAN), ``spectral`` (Miyato et al. 2018; no batch norm) or ``none``.
     ``attention_at`` appends a :class:`SelfAttention2d` block to the level whose output has that
-    resolution (SAGAN).
+    resolution (SAGAN). ``stride1`` puts a 3x3 stride-1 convolution before each level's downsampling one,
+    as SNGAN's "standard CNN" discriminator does (Miyato et al. 2018, Table 3): twice the depth, and
+    features at the input's full resolution.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class DCGANEncoder(nn.Module):
         base_width: int = 64,
         norm: str = "batch",
         attention_at: int | None = None,
+        stride1: bool = False,
     ) -> None:
         super().__init__()
         levels = _levels(image_size)
@@ -138,7 +141,11 @@ class DCGANEncoder(nn.Module):
         layers: list[nn.Module] = []
         width_in, width = channels, base_width
         for level in range(levels):
-            block: list[nn.Module] = [wrap(nn.Conv2d(width_in, width, 4, 2, 1, bias=norm != "batch" or level == 0))]
+            block: list[nn.Module] = []
+            if stride1:
+                block += [wrap(nn.Conv2d(width_in, width, 3, 1, 1)), nn.LeakyReLU(0.2, True)]
+                width_in = width
+            block.append(wrap(nn.Conv2d(width_in, width, 4, 2, 1, bias=norm != "batch" or level == 0)))
             if norm == "batch" and level > 0:
                 block.append(nn.BatchNorm2d(width))
             block.append(nn.LeakyReLU(0.2, True))

@@ -109,12 +109,13 @@ class ClassConditionalDiscriminator(Discriminator):
         attention_at: int | None = None,
         init: str = "normal",
         auxiliary: bool = False,
+        stride1: bool = False,
     ) -> None:
         super().__init__()
         self.kind, self.heads = kind, heads
         self.auxiliary = auxiliary and kind == "projection"
         self.uses_condition = conditional and kind == "projection"
-        self.encoder = DCGANEncoder(image_size, 3, base_width, norm, attention_at)
+        self.encoder = DCGANEncoder(image_size, 3, base_width, norm, attention_at, stride1)
         width = self.encoder.out_width
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         self.realism = wrap(nn.Linear(width, 1))

@@ -63,6 +63,11 @@ class CganModelConfig(StrictModel):
     discriminator_norm: Literal["spectral", "batch", "none"] = Field(
         "spectral", description="spectral norm (SNGAN) or batch norm (DCGAN) in D"
     )
+    discriminator_depth: Literal["dcgan", "sngan"] = Field(
+        "dcgan",
+        description="dcgan: one 4x4 stride-2 convolution per level; sngan: a 3x3 stride-1 convolution before "
+        "each (SNGAN's standard CNN D: twice the depth, features at full resolution)",
+    )
     auxiliary_classifier: bool = Field(
         False,
         description="projection only: add ACGAN's classifier head and class terms to the projection "
@@ -219,6 +224,7 @@ class CganTask(Task):
             m.attention,
             m.init,
             m.auxiliary_classifier,
+            m.discriminator_depth == "sngan",
         )
         return GanModels(generator, discriminator, ClassLabel(k))
 
