@@ -47,8 +47,8 @@ def real_shares(image_size: int, per_class: int) -> list[float]:
     return shares
 
 
-def generated_shares(run_dir: Path, per_class: int, live: bool) -> tuple[list[float], int]:
-    run, task, loaded, _ = _open_run(run_dir, None)
+def generated_shares(opened: tuple, per_class: int, live: bool) -> tuple[list[float], int]:
+    run, task, loaded, _ = opened
     models = loaded.models
     if live and loaded.used_ema:  # the trained weights themselves, not their average
         checkpoint = run.last_checkpoint()
@@ -65,11 +65,11 @@ def generated_shares(run_dir: Path, per_class: int, live: bool) -> tuple[list[fl
     return shares, task.config.model.image_size
 
 
-def discriminator_scores(run_dir: Path, per_class: int, scales: tuple[float, ...]) -> dict[str, list[float]]:
+def discriminator_scores(opened: tuple, per_class: int, scales: tuple[float, ...]) -> dict[str, list[float]]:
     """The run's discriminator's mean score for real-looking shapes of each class, with their own label,
     drawn at the dataset's size and shrunk about their centre by each of ``scales`` (how strongly D
     prefers a shape's real size to a smaller copy of it), and last its score for the run's own samples."""
-    _, task, loaded, _ = _open_run(run_dir, None)
+    _, task, loaded, _ = opened
     models = loaded.models
     size = task.config.model.image_size
     scores: dict[str, list[float]] = {}
@@ -105,8 +105,9 @@ def main() -> None:
     print("| run | " + " | ".join(SHAPE_CLASSES) + " |")
     print("| --- |" + " ---: |" * len(SHAPE_CLASSES))
     rows, real = {}, {}
+    opened = {run_dir: _open_run(run_dir, None) for run_dir in opts.runs}  # each run's models, loaded once
     for run_dir in opts.runs:
-        fake, size = generated_shares(run_dir, opts.per_class, opts.live)
+        fake, size = generated_shares(opened[run_dir], opts.per_class, opts.live)
         if size not in real:
             real[size] = real_shares(size, opts.per_class)
         ratios = [f / r for f, r in zip(fake, real[size])]
@@ -117,7 +118,7 @@ def main() -> None:
         print("\n| run | class | " + " | ".join(f"D, real shapes x{s}" for s in scales) + " | D, G's samples |")
         print("| --- | --- |" + " ---: |" * (len(scales) + 1))
         for run_dir in opts.runs:
-            for kind, row in discriminator_scores(run_dir, opts.per_class, scales).items():
+            for kind, row in discriminator_scores(opened[run_dir], opts.per_class, scales).items():
                 print(f"| {run_dir.name} | {kind} | " + " | ".join(f"{v:.2f}" for v in row) + " |", flush=True)
     if opts.json:
         opts.json.write_text(json.dumps(rows, indent=1))

@@ -258,13 +258,18 @@ def best_validated_steps(run_dir: Path) -> tuple[int, float]:
     return step, psnr
 
 
+def generate(run_dir: Path, inputs: list[str], output: str) -> None:
+    """``cgp generate`` of the run on ``inputs`` into the folder ``output``; its error ends the script."""
+    done = cgp(["generate", str(run_dir), *inputs, "--output", output])
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+
+
 def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> None:
     """Input, output and colour original of ``count`` test crops, in three rows."""
     inputs = sorted((root / "test/A").glob("*.png"))[:: len(list((root / "test/A").glob("*.png"))) // count][:count]
     with tempfile.TemporaryDirectory() as tmp:
-        done = cgp(["generate", str(run_dir), *map(str, inputs), "--output", tmp])
-        if done.returncode != 0:
-            raise SystemExit(done.stderr)
+        generate(run_dir, [*map(str, inputs)], tmp)
         rows = [
             [Image.open(p).convert("RGB") for p in inputs],
             [Image.open(Path(tmp) / p.name).convert("RGB") for p in inputs],
@@ -299,9 +304,7 @@ def native_scores(run_dir: Path, root: Path) -> dict[str, float]:
     colour = colour_pairs(root / "test")
     scores = _Averages()
     with tempfile.TemporaryDirectory() as tmp:
-        done = cgp(["generate", str(run_dir), str(root / "test/A"), "--output", tmp])
-        if done.returncode != 0:
-            raise SystemExit(done.stderr)
+        generate(run_dir, [str(root / "test/A")], tmp)
         for a in inputs:
             target = _tensor(root / "test/B" / a.name)[None]
             for name, image in (("native", _tensor(Path(tmp) / a.name)), ("input_native", _tensor(a))):
@@ -437,9 +440,7 @@ def chroma_scores(run_dir: Path, folder: Path) -> dict[float, float]:
     colour = colour_pairs(folder)
     values: dict[float, list[float]] = {scale: [] for scale in CHROMA_SCALES}
     with tempfile.TemporaryDirectory() as tmp:
-        done = cgp(["generate", str(run_dir), str(folder / "A"), "--output", tmp])
-        if done.returncode != 0:
-            raise SystemExit(done.stderr)
+        generate(run_dir, [str(folder / "A")], tmp)
         for a in sorted((folder / "A").glob("*.png")):
             if a.name in colour:
                 target = _tensor(folder / "B" / a.name)[None]
