@@ -41,6 +41,18 @@ Steps, each skipped when its output exists:
    scaled down together.
 
 Note: the "clean" references are G.722-coded; they hold nothing above 7 kHz.
+
+``--words N`` adds N more training pairs of full-band speech from other microphones and rooms: the
+spoken words of KDE's game KTuberling (Debian package ``ktuberling-data``, GPL-2+), one volunteer per
+language, recorded at 22.05-48 kHz on their own equipment. Files below 16 kHz, files whose quietest
+tenth of 20-ms frames is less than :data:`WORD_FLOOR_DB` below their loudest frame (audible background
+noise in the "clean" speech; a file trimmed tight to its word fails this too and is left out) and
+files with more than :data:`WORD_CLIPPED` of their samples at full scale are skipped, and so is the
+Russian folder (the test speaker's language). Each word is trimmed to its speech like the prompts,
+and words of one speaker, in a seeded random order, are joined until a clip holds at least
+:data:`MIN_SECONDS` (at most :data:`MAX_SECONDS`). They are mixed with the training noises as above,
+with a random generator of their own, so the Asterisk pairs and the whole test split are the same
+with and without ``--words``.
 """
 
 from __future__ import annotations
@@ -86,6 +98,13 @@ NOISES = {
 """``base/sound/ambience/NAME.ogg`` of ufoai-sound -> (split, what it is, licence from debian/copyright)."""
 NOISE_PACKAGE = "ufoai-sound"
 
+WORDS_PACKAGE = "ktuberling-data"
+WORDS_FOLDER = "usr/share/ktuberling/sounds"
+WORDS_EXCLUDED = ("ru",)  # the test speaker's language
+WORD_FLOOR_DB = 30.0
+WORD_CLIPPED = 5e-4
+WORD_SEED_OFFSET = 1000
+
 SNR_DB = {"train": (0.0, 5.0, 10.0, 15.0), "test": (2.5, 7.5, 12.5, 17.5)}
 """VoiceBank+DEMAND's SNR sets (Valentini-Botinhao et al. 2016)."""
 CLEAN_RMS_DBFS = -25.0  # a common speech level that leaves headroom for the noise
@@ -113,11 +132,15 @@ def apt_fetch(packages: list[str], dest: Path) -> dict[str, str]:
     return versions
 
 
-def fetch(sources: Path) -> dict[str, str]:
-    """The speech prompts and noise loops under ``sources``; returns package -> version (cached in versions.json)."""
+def fetch(sources: Path, words: bool = False) -> dict[str, str]:
+    """The speech prompts and noise loops (and the words) under ``sources``; package -> version (versions.json)."""
     stamp = sources / "versions.json"
     if stamp.exists():
-        return json.loads(stamp.read_text())
+        versions = json.loads(stamp.read_text())
+        if words and WORDS_PACKAGE not in versions:
+            versions.update(apt_fetch([WORDS_PACKAGE], sources / "root"))
+            stamp.write_text(json.dumps(versions, indent=2))
+        return versions
     sources.mkdir(parents=True, exist_ok=True)
     packages = sorted({package for package, *_ in SPEAKERS.values()}) + [NOISE_PACKAGE]
     versions = apt_fetch(packages, sources / "root")
@@ -127,6 +150,8 @@ def fetch(sources: Path) -> dict[str, str]:
         for name in NOISES:
             (sources / "noise" / f"{name}.ogg").write_bytes(archive.read(f"sound/ambience/{name}.ogg"))
     pk3.unlink()  # 18 MB of weapon and UI sounds not needed
+    if words:
+        versions.update(apt_fetch([WORDS_PACKAGE], sources / "root"))
     stamp.write_text(json.dumps(versions, indent=2))
     return versions
 
@@ -142,14 +167,10 @@ def speech_frames(wav: torch.Tensor) -> torch.Tensor:
 
 def cut(wav: torch.Tensor) -> list[tuple[int, int]]:
     """Sample ranges of 1-4 s speech pieces: trimmed to speech, split at the longest pause while too long."""
-    frame = int(FRAME_S * SAMPLE_RATE)
-    active = speech_frames(wav)
-    if not bool(active.any()):
+    ranges = trim(wav)
+    if ranges is None:
         return []
-    on = torch.nonzero(active).flatten()
-    margin = int(MARGIN_S * SAMPLE_RATE)
-    start, end = max(0, int(on[0]) * frame - margin), min(wav.numel(), (int(on[-1]) + 1) * frame + margin)
-    return _split(active, frame, start, end)
+    return _split(speech_frames(wav), int(FRAME_S * SAMPLE_RATE), *ranges)
 
 
 def _split(active: torch.Tensor, frame: int, start: int, end: int) -> list[tuple[int, int]]:
@@ -197,6 +218,71 @@ def collect_clips(sources: Path, speaker: str, count: int, rng: random.Random) -
     raise SystemExit(f"{speaker}: only {len(clips)} pieces of {MIN_SECONDS}-{MAX_SECONDS} s, {count} asked for")
 
 
+def collect_words(sources: Path, count: int, rng: random.Random) -> list[dict]:
+    """``count`` clips of KTuberling's spoken words: each one speaker's trimmed words joined to 1-4 s."""
+    folder = sources / "root" / WORDS_FOLDER
+    by_speaker: dict[str, list[tuple[Path, torch.Tensor]]] = {}
+    for path in sorted(p for p in folder.glob("*/*") if p.parent.name not in WORDS_EXCLUDED):
+        if audio_rate(path) < SAMPLE_RATE:
+            continue
+        wav = load_audio(path, SAMPLE_RATE)
+        if float((wav.abs() > 0.98).float().mean()) > WORD_CLIPPED or floor_db(wav) < WORD_FLOOR_DB:
+            continue
+        ranges = trim(wav)
+        if ranges is not None:
+            by_speaker.setdefault(path.parent.name, []).append((path, wav[ranges[0] : ranges[1]]))
+    queues = {speaker: rng.sample(words, len(words)) for speaker, words in sorted(by_speaker.items())}
+    clips = []
+    while len(clips) < count and queues:
+        speaker = rng.choice(sorted(queues))
+        pieces, sources_used = [], []
+        while queues[speaker] and sum(p.numel() for p in pieces) < MIN_SECONDS * SAMPLE_RATE:
+            path, word = queues[speaker].pop()
+            if sum(p.numel() for p in pieces) + word.numel() > MAX_SECONDS * SAMPLE_RATE:
+                continue
+            pieces.append(word)
+            sources_used.append("/" + str(path.relative_to(sources / "root")))
+        if not queues[speaker]:
+            del queues[speaker]
+        if sum(p.numel() for p in pieces) >= MIN_SECONDS * SAMPLE_RATE:
+            wav = torch.cat(pieces)
+            clips.append(
+                {"speaker": f"ktuberling_{speaker}", "source": sources_used, "start": 0, "end": wav.numel(), "wav": wav}
+            )
+    if len(clips) < count:
+        raise SystemExit(
+            f"{WORDS_PACKAGE}: only {len(clips)} clips of {MIN_SECONDS}-{MAX_SECONDS} s, {count} asked for"
+        )
+    return clips
+
+
+def audio_rate(path: Path) -> int:
+    """The file's own sample rate (the words come at 8-48 kHz)."""
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        return container.streams.audio[0].rate
+
+
+def floor_db(wav: torch.Tensor) -> float:
+    """How far (dB) the quietest tenth of the 20-ms frames lies below the loudest frame."""
+    frame = int(FRAME_S * SAMPLE_RATE)
+    n = wav.numel() // frame
+    level = 10 * torch.log10(wav[: n * frame].reshape(n, frame).pow(2).mean(1).clamp_min(1e-12))
+    return float(level.max() - torch.quantile(level, 0.1))
+
+
+def trim(wav: torch.Tensor) -> tuple[int, int] | None:
+    """The sample range of the clip's speech with MARGIN_S either side (None when nothing is loud)."""
+    frame = int(FRAME_S * SAMPLE_RATE)
+    active = speech_frames(wav)
+    if not bool(active.any()):
+        return None
+    on = torch.nonzero(active).flatten()
+    margin = int(MARGIN_S * SAMPLE_RATE)
+    return max(0, int(on[0]) * frame - margin), min(wav.numel(), (int(on[-1]) + 1) * frame + margin)
+
+
 def load_noises(sources: Path, split: str) -> dict[str, torch.Tensor]:
     noises = {}
     for name, (noise_split, _, _) in NOISES.items():
@@ -213,8 +299,8 @@ def noise_segment(noise: torch.Tensor, length: int, rng: random.Random) -> tuple
     return noise[offset : offset + length], offset
 
 
-def build(sources: Path, out: Path, n_train: int, n_test: int, seed: int) -> list[dict]:
-    """Write the clean/noisy pairs of both splits; returns one record per clip."""
+def build(sources: Path, out: Path, n_train: int, n_test: int, seed: int, n_words: int = 0) -> list[dict]:
+    """Write the clean/noisy pairs of both splits (and ``n_words`` KTuberling pairs); one record per clip."""
     rng = random.Random(seed)
     records = []
     for split, total in (("train", n_train), ("test", n_test)):
@@ -224,39 +310,62 @@ def build(sources: Path, out: Path, n_train: int, n_test: int, seed: int) -> lis
             for noise_name, wav in noises.items():
                 peak = float(wav.abs().max())
                 save_audio(out / "noise" / "train" / f"{noise_name}.wav", wav * min(1.0, 0.99 / peak), SAMPLE_RATE)
-        # every (noise, SNR) pair equally often (up to one), in a seeded random order
-        pairs = [(noise, snr) for noise in sorted(noises) for snr in SNR_DB[split]]
-        rng.shuffle(pairs)
-        plan = [pairs[i % len(pairs)] for i in range(total)]
-        rng.shuffle(plan)
+        plan = noise_plan(sorted(noises), split, total, rng)
         quotas = [total // len(speakers) + (i < total % len(speakers)) for i in range(len(speakers))]
         for speaker, quota in zip(speakers, quotas):
             for index, clip in enumerate(collect_clips(sources, speaker, quota, rng)):
-                clean = clip["wav"][clip["start"] : clip["end"]]
-                clean = clean * (10 ** (CLEAN_RMS_DBFS / 20) / clean.pow(2).mean().sqrt().clamp_min(1e-8))
-                noise_name, snr = plan.pop()
-                noise, offset = noise_segment(noises[noise_name], clean.numel(), rng)
-                noisy = torch.from_numpy(mix_at_snr(clean.numpy(), noise.numpy(), snr)).float()
-                peak = max(float(noisy.abs().max()), float(clean.abs().max()))
-                scale = min(1.0, 0.99 / peak)
                 name = f"{speaker.split('_')[0]}_{speaker.split('_')[-1]}_{index:03d}.wav"
-                save_audio(out / split / "clean" / name, clean * scale, SAMPLE_RATE)
-                save_audio(out / split / "noisy" / name, noisy * scale, SAMPLE_RATE)
-                records.append(
-                    {
-                        "name": name,
-                        "split": split,
-                        "speaker": speaker,
-                        "source": clip["source"],
-                        "start_s": clip["start"] / SAMPLE_RATE,
-                        "end_s": clip["end"] / SAMPLE_RATE,
-                        "noise": noise_name,
-                        "noise_offset_s": offset / SAMPLE_RATE,
-                        "snr_db": snr,
-                        "scale": scale,
-                    }
-                )
+                records.append(write_pair(out, split, name, clip, noises, plan.pop(), rng))
+    if n_words:  # a generator of their own: the pairs above are the same with and without them
+        rng = random.Random(seed + WORD_SEED_OFFSET)
+        noises = load_noises(sources, "train")
+        plan = noise_plan(sorted(noises), "train", n_words, rng)
+        for index, clip in enumerate(collect_words(sources, n_words, rng)):
+            name = f"{clip['speaker']}_{index:03d}.wav"
+            records.append(write_pair(out, "train", name, clip, noises, plan.pop(), rng))
     return records
+
+
+def noise_plan(names: list[str], split: str, total: int, rng: random.Random) -> list[tuple[str, float]]:
+    """Every (noise, SNR) pair of the split equally often (up to one), in a seeded random order."""
+    pairs = [(noise, snr) for noise in names for snr in SNR_DB[split]]
+    rng.shuffle(pairs)
+    plan = [pairs[i % len(pairs)] for i in range(total)]
+    rng.shuffle(plan)
+    return plan
+
+
+def write_pair(
+    out: Path,
+    split: str,
+    name: str,
+    clip: dict,
+    noises: dict[str, torch.Tensor],
+    noise_and_snr: tuple[str, float],
+    rng: random.Random,
+) -> dict:
+    """Mix one clean clip (set to CLEAN_RMS_DBFS) with its planned noise; write both; return its record."""
+    clean = clip["wav"][clip["start"] : clip["end"]]
+    clean = clean * (10 ** (CLEAN_RMS_DBFS / 20) / clean.pow(2).mean().sqrt().clamp_min(1e-8))
+    noise_name, snr = noise_and_snr
+    noise, offset = noise_segment(noises[noise_name], clean.numel(), rng)
+    noisy = torch.from_numpy(mix_at_snr(clean.numpy(), noise.numpy(), snr)).float()
+    peak = max(float(noisy.abs().max()), float(clean.abs().max()))
+    scale = min(1.0, 0.99 / peak)
+    save_audio(out / split / "clean" / name, clean * scale, SAMPLE_RATE)
+    save_audio(out / split / "noisy" / name, noisy * scale, SAMPLE_RATE)
+    return {
+        "name": name,
+        "split": split,
+        "speaker": clip["speaker"],
+        "source": clip["source"],
+        "start_s": clip["start"] / SAMPLE_RATE,
+        "end_s": clip["end"] / SAMPLE_RATE,
+        "noise": noise_name,
+        "noise_offset_s": offset / SAMPLE_RATE,
+        "snr_db": snr,
+        "scale": scale,
+    }
 
 
 def manifest(versions: dict[str, str], records: list[dict], seed: int) -> dict:
@@ -288,6 +397,23 @@ def manifest(versions: dict[str, str], records: list[dict], seed: int) -> dict:
             }
             for name, (split, what, licence) in NOISES.items()
         },
+        **(
+            {
+                "words": {
+                    "package": WORDS_PACKAGE,
+                    "version": versions[WORDS_PACKAGE],
+                    "folder": "/" + WORDS_FOLDER,
+                    "split": "train",
+                    "who": "one volunteer per language folder; skipped: " + ", ".join(WORDS_EXCLUDED),
+                    "licence": "GPL-2+",
+                    "floor_db": WORD_FLOOR_DB,
+                    "clipped_share": WORD_CLIPPED,
+                    "seed": seed + WORD_SEED_OFFSET,
+                }
+            }
+            if any(r["speaker"].startswith("ktuberling_") for r in records)
+            else {}
+        ),
         "clips": records,
     }
 
@@ -298,15 +424,16 @@ def main() -> None:
     parser.add_argument("--sources", type=Path, default=None, help="download cache (default: OUT_sources)")
     parser.add_argument("--train", type=int, default=100, help="training pairs")
     parser.add_argument("--test", type=int, default=30, help="test pairs")
+    parser.add_argument("--words", type=int, default=0, help="more training pairs of KTuberling's spoken words")
     parser.add_argument("--seed", type=int, default=0)
     opts = parser.parse_args()
     sources = opts.sources or opts.out.with_name(opts.out.name + "_sources")
     if (opts.out / "manifest.json").exists():
         print(f"{opts.out} is already built; remove it to build again")
         return
-    versions = fetch(sources)
+    versions = fetch(sources, words=opts.words > 0)
     shutil.rmtree(opts.out, ignore_errors=True)
-    records = build(sources, opts.out, opts.train, opts.test, opts.seed)
+    records = build(sources, opts.out, opts.train, opts.test, opts.seed, opts.words)
     info = manifest(versions, records, opts.seed)
     (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
     summary = {key: info[key] for key in ("counts", "seconds", "snr_db")}
