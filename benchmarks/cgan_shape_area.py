@@ -10,7 +10,9 @@ test images of each class. An image's foreground is the pixels whose colour diff
 colour of its border by more than 0.35 in some channel (images in [-1, 1]; a real shape differs from
 its background by at least 0.7 in its brightest channel). The table gives the mean foreground share
 of generated images over that of real ones, per class: 1.00 is the real size, below 1 a shrunken
-shape, a little above 1 a soft edge or a noisy background.
+shape, a little above 1 a soft edge or a noisy background. A second table gives each class's spread:
+the per-pixel standard deviation over the class's images, averaged over pixels and channels, generated
+over real: near 1 as varied as the real images, near 0 one image for every z (a collapsed class).
 """
 
 from __future__ import annotations
@@ -37,17 +39,24 @@ def foreground_share(images: torch.Tensor) -> torch.Tensor:
     return ((images - background).abs().amax(dim=1) > THRESHOLD).float().mean(dim=(1, 2))
 
 
-def real_shares(image_size: int, per_class: int) -> list[float]:
+def spread(images: torch.Tensor) -> float:
+    """Per-pixel standard deviation over the images, averaged over pixels and channels."""
+    return images.std(0).mean().item()
+
+
+def real_shares(image_size: int, per_class: int) -> tuple[list[float], list[float]]:
     test = ShapesDataset("test", image_size)
     classes = len(SHAPE_CLASSES)
-    shares = []
+    shares, spreads = [], []
     for label in range(classes):
         indices = list(range(label, len(test), classes))[:per_class]
-        shares.append(foreground_share(torch.stack([test[i]["x"] for i in indices])).mean().item())
-    return shares
+        images = torch.stack([test[i]["x"] for i in indices])
+        shares.append(foreground_share(images).mean().item())
+        spreads.append(spread(images))
+    return shares, spreads
 
 
-def generated_shares(opened: tuple, per_class: int, live: bool) -> tuple[list[float], int]:
+def generated_shares(opened: tuple, per_class: int, live: bool) -> tuple[list[float], list[float], int]:
     run, task, loaded, _ = opened
     models = loaded.models
     if live and loaded.used_ema:  # the trained weights themselves, not their average
@@ -55,14 +64,15 @@ def generated_shares(opened: tuple, per_class: int, live: bool) -> tuple[list[fl
         load_weights(models, load_checkpoint(checkpoint, groups=("models",)).tensors["models"], checkpoint)
         models.eval()
     generator = torch.Generator().manual_seed(0)
-    shares = []
+    shares, spreads = [], []
     with torch.no_grad():
         for label in range(len(SHAPE_CLASSES)):
             z = torch.randn(per_class, task.config.model.noise_dim, generator=generator)
             labels = torch.full((per_class,), label, dtype=torch.long)
             images = models.generator(models.condition(labels), z).float()
             shares.append(foreground_share(images).mean().item())
-    return shares, task.config.model.image_size
+            spreads.append(spread(images))
+    return shares, spreads, task.config.model.image_size
 
 
 def discriminator_scores(opened: tuple, per_class: int, scales: tuple[float, ...]) -> dict[str, list[float]]:
@@ -104,15 +114,20 @@ def main() -> None:
     opts = parser.parse_args()
     print("| run | " + " | ".join(SHAPE_CLASSES) + " |")
     print("| --- |" + " ---: |" * len(SHAPE_CLASSES))
-    rows, real = {}, {}
+    rows, real, spread_rows = {}, {}, {}
     opened = {run_dir: _open_run(run_dir, None) for run_dir in opts.runs}  # each run's models, loaded once
     for run_dir in opts.runs:
-        fake, size = generated_shares(opened[run_dir], opts.per_class, opts.live)
+        fake, fake_spread, size = generated_shares(opened[run_dir], opts.per_class, opts.live)
         if size not in real:
             real[size] = real_shares(size, opts.per_class)
-        ratios = [f / r for f, r in zip(fake, real[size])]
+        ratios = [f / r for f, r in zip(fake, real[size][0])]
         rows[str(run_dir)] = dict(zip(SHAPE_CLASSES, ratios))
+        spread_rows[run_dir.name] = [f / r for f, r in zip(fake_spread, real[size][1])]
         print(f"| {run_dir.name} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |", flush=True)
+    print("\n| run: spread, generated / real | " + " | ".join(SHAPE_CLASSES) + " |")
+    print("| --- |" + " ---: |" * len(SHAPE_CLASSES))
+    for name, values in spread_rows.items():
+        print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
     if opts.probe_discriminator:
         scales = (1.0, 0.75, 0.5)
         print("\n| run | class | " + " | ".join(f"D, real shapes x{s}" for s in scales) + " | D, G's samples |")
@@ -121,7 +136,7 @@ def main() -> None:
             for kind, row in discriminator_scores(opened[run_dir], opts.per_class, scales).items():
                 print(f"| {run_dir.name} | {kind} | " + " | ".join(f"{v:.2f}" for v in row) + " |", flush=True)
     if opts.json:
-        opts.json.write_text(json.dumps(rows, indent=1))
+        opts.json.write_text(json.dumps({"area": rows, "spread": spread_rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from torch import nn
 from cgp.core.errors import ConfigError
 from cgp.nn.attention import SelfAttention2d
 from cgp.nn.dcgan import DCGANDecoder, DCGANEncoder
+from cgp.nn.minibatch_std import minibatch_std, minibatch_std_by_label
 from cgp.plugins.cgan.models import ClassConditionalDiscriminator, ConditionalDCGANGenerator
 from conftest import TINY, cgp_subprocess, run_cli, sets
 from test_resume import assert_resume_is_bit_identical
@@ -122,6 +123,29 @@ def test_the_sngan_depth_adds_a_full_resolution_convolution_per_level() -> None:
     assert d(x, torch.tensor([0, 3])).shape == (2,)
 
 
+def test_minibatch_std_is_the_spread_of_each_samples_group() -> None:
+    h = torch.tensor([[0.0, 2.0], [1.0, 1.0], [2.0, 6.0], [3.0, 1.0]])
+    # groups of 2 are samples (0, 2) and (1, 3): spreads (1 + 2) / 2 and (1 + 0) / 2
+    assert torch.allclose(minibatch_std(h, group_size=2).flatten(), torch.tensor([1.5, 0.5, 1.5, 0.5]), atol=1e-3)
+    by_label = minibatch_std_by_label(h, torch.tensor([1, 1, 0, 2]), 3).flatten()
+    assert torch.allclose(by_label, torch.tensor([0.5, 0.5, 0.0, 0.0]), atol=1e-3)  # a lone sample: no spread
+
+
+@pytest.mark.parametrize("kind", ["group", "class"])
+def test_minibatch_std_tells_a_collapsed_batch_from_a_varied_one(kind: str) -> None:
+    torch.manual_seed(0)
+    d = ClassConditionalDiscriminator(4, 32, 16, minibatch_std=kind).eval()  # eval: spectral norm stays put
+    labels = torch.tensor([0, 1, 2, 3] * 4)
+    varied = torch.randn(16, 3, 32, 32)
+    collapsed = varied.clone()
+    collapsed[labels == 2] = varied[2]  # class 2 drawn the same for every sample
+    with torch.no_grad():
+        changed = (d(collapsed, labels) - d(varied, labels)).abs()
+    assert changed[labels == 2].min() > 0  # the collapsed class's scores move
+    # and only theirs: each other sample's group (every 4th sample, or its class) is unchanged
+    assert changed[labels != 2].max() == 0
+
+
 def test_a_bad_attention_resolution_is_one_line(tmp_path: Path) -> None:
     result = run_cli(
         "train", "--plugin", "cgan", "--run-dir", str(tmp_path / "run"), *sets(*TINY, "model.attention=16")
@@ -141,6 +165,7 @@ def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> Non
         "model.truncation=1.0",
         "model.auxiliary_classifier=true",
         "model.discriminator_depth=sngan",
+        "model.minibatch_std=class",
         "objective.adversarial=hinge",
         "optim.generator.lr=1e-4",
         "optim.discriminator.lr=4e-4",

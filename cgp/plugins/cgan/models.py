@@ -15,6 +15,9 @@
   classifier head on the same features, so the generator is also pushed towards samples a classifier
   assigns to their label (the combination of e.g. Kang et al. 2021, "Rebooting ACGAN", which adds a
   classifier to a projection-style discriminator).
+* Minibatch standard deviation (``minibatch_std``, Karras et al. 2018): the realism head also reads the
+  spread of the pooled features over a group of 4 samples (``group``) or over the batch's samples of the
+  same class (``class``), so that a class drawn the same for every z is told apart by that alone.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from torch.nn.utils import spectral_norm
 from cgp.core.interfaces import Condition, Discriminator, Generator, Scores
 from cgp.core.losses import LossInputs, TermLoss
 from cgp.nn.dcgan import DCGANDecoder, DCGANEncoder, dcgan_init
+from cgp.nn.minibatch_std import minibatch_std, minibatch_std_by_label
 
 
 class ClassLabel(Condition):
@@ -110,15 +114,16 @@ class ClassConditionalDiscriminator(Discriminator):
         init: str = "normal",
         auxiliary: bool = False,
         stride1: bool = False,
+        minibatch_std: str = "none",
     ) -> None:
         super().__init__()
-        self.kind, self.heads = kind, heads
+        self.kind, self.heads, self.minibatch_std, self.num_classes = kind, heads, minibatch_std, num_classes
         self.auxiliary = auxiliary and kind == "projection"
         self.uses_condition = conditional and kind == "projection"
         self.encoder = DCGANEncoder(image_size, 3, base_width, norm, attention_at, stride1)
         width = self.encoder.out_width
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
-        self.realism = wrap(nn.Linear(width, 1))
+        self.realism = wrap(nn.Linear(width + (minibatch_std != "none"), 1))
         if kind == "projection":
             self.embed = wrap(nn.Embedding(num_classes, width))
         if kind == "acgan" or self.auxiliary:
@@ -129,12 +134,20 @@ class ClassConditionalDiscriminator(Discriminator):
         feats = self.encoder(x)
         return feats[-1].sum(dim=(2, 3)), feats
 
+    def _with_spread(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The pooled features, with the batch's spread appended when ``minibatch_std`` is on."""
+        if self.minibatch_std == "group":
+            return torch.cat([h, minibatch_std(h)], 1)
+        if self.minibatch_std == "class":
+            return torch.cat([h, minibatch_std_by_label(h, cond, self.num_classes)], 1)
+        return h
+
     def features(self, x: torch.Tensor, cond: Any) -> list[torch.Tensor]:
         return self.encoder(x)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> Scores:
         h, _ = self._pooled(x)
-        realism = self.realism(h).squeeze(1)
+        realism = self.realism(self._with_spread(h, cond)).squeeze(1)
         if self.kind == "acgan":
             return {"realism": realism, "class_logits": self.classifier(h)}
         scores: dict[str, torch.Tensor] = {"realism": realism}

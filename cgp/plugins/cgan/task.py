@@ -68,6 +68,11 @@ class CganModelConfig(StrictModel):
         description="dcgan: one 4x4 stride-2 convolution per level; sngan: a 3x3 stride-1 convolution before "
         "each (SNGAN's standard CNN D: twice the depth, features at full resolution)",
     )
+    minibatch_std: Literal["none", "group", "class"] = Field(
+        "none",
+        description="D's realism head also reads the spread of its features over groups of 4 samples (group, "
+        "ProGAN's minibatch standard deviation) or over the batch's samples of each class (class); none: off",
+    )
     auxiliary_classifier: bool = Field(
         False,
         description="projection only: add ACGAN's classifier head and class terms to the projection "
@@ -225,6 +230,7 @@ class CganTask(Task):
             m.init,
             m.auxiliary_classifier,
             m.discriminator_depth == "sngan",
+            m.minibatch_std,
         )
         return GanModels(generator, discriminator, ClassLabel(k))
 
