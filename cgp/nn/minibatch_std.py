@@ -3,7 +3,7 @@
 Karras et al. 2018, "Progressive Growing of GANs" (section 3): the standard deviation of each feature
 over a small group of samples, averaged over the features, is appended to every sample of the group. A
 generator that gives the same image for every z makes that number small, which no single sample shows.
-``by_label`` groups the samples by their class instead, so that one collapsed class stands out in a batch
+``minibatch_std_by_label`` groups the samples by their class instead, so that one collapsed class stands out in a batch
 whose other classes vary.
 """
 
@@ -27,7 +27,8 @@ def minibatch_std(h: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 def minibatch_std_by_label(h: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """(B, C), (B,) -> (B, 1): the spread of the batch's samples of each sample's class, averaged over
-    features (0 for a class seen once in the batch)."""
+    features (about 0 for a class seen once in the batch). The labels are the ones D is given: with mismatched
+    labels (a matching-aware negative) the groups mix real classes and read as more varied."""
     member = torch.nn.functional.one_hot(labels, num_classes).to(h.dtype)  # (B, K)
     count = member.sum(0).clamp_min(1)[:, None]
     mean = member.t() @ h / count  # (K, C)
