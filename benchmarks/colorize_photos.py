@@ -269,7 +269,7 @@ def sample_strip(run_dir: Path, root: Path, out_png: Path, count: int = 8) -> No
     """Input, output and colour original of ``count`` test crops, in three rows."""
     inputs = sorted((root / "test/A").glob("*.png"))[:: len(list((root / "test/A").glob("*.png"))) // count][:count]
     with tempfile.TemporaryDirectory() as tmp:
-        generate(run_dir, [*map(str, inputs)], tmp)
+        generate(run_dir, [str(path) for path in inputs], tmp)
         rows = [
             [Image.open(p).convert("RGB") for p in inputs],
             [Image.open(Path(tmp) / p.name).convert("RGB") for p in inputs],

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ import torchaudio.functional as AF
 
 from cgp.datasets.audio import load_audio
 from cgp.metrics.audio import si_sdr
+from runs import cgp
 
 RATE = 16_000
 BANDS = [(0, 250), (250, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, 6000), (6000, 8000)]
@@ -90,9 +89,9 @@ def clean_in(clean: list[Path], out: Path) -> dict:
 def noisy_in(clean: list[Path], noisy: Path, out: Path) -> dict:
     rows = {"noisy": [], "cgp": [], "noisy_100_hz": [], "cgp_100_hz": []}
     for file in clean:
-        x, n = pair(file, noisy / file.name)
-        _, y = pair(file, out / file.name)
-        x, n, y = x[: y.numel()], n[: y.numel()], y[: x.numel()]
+        x, n, y = (load_audio(path, RATE) for path in (file, noisy / file.name, out / file.name))
+        length = min(x.numel(), n.numel(), y.numel())
+        x, n, y = x[:length], n[:length], y[:length]
         rows["noisy"].append(score(n, x))
         rows["cgp"].append(score(y, x))
         rows["noisy_100_hz"].append(score(filtered(n, 100), filtered(x, 100)))
@@ -101,11 +100,7 @@ def noisy_in(clean: list[Path], noisy: Path, out: Path) -> dict:
 
 
 def generate(run: Path, source: Path, target: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "cgp", "generate", str(run), str(source), "--output", str(target)],
-        capture_output=True,
-        text=True,
-    )
+    done = cgp(["generate", str(run), str(source), "--output", str(target)])
     if done.returncode != 0:
         raise SystemExit(f"cgp generate {run} {source} failed: {done.stderr.strip().splitlines()[-1:]}")
 

@@ -235,16 +235,17 @@ def collect_words(sources: Path, count: int, rng: random.Random) -> list[dict]:
     clips = []
     while len(clips) < count and queues:
         speaker = rng.choice(sorted(queues))
-        pieces, sources_used = [], []
-        while queues[speaker] and sum(p.numel() for p in pieces) < MIN_SECONDS * SAMPLE_RATE:
+        pieces, sources_used, length = [], [], 0
+        while queues[speaker] and length < MIN_SECONDS * SAMPLE_RATE:
             path, word = queues[speaker].pop()
-            if sum(p.numel() for p in pieces) + word.numel() > MAX_SECONDS * SAMPLE_RATE:
+            if length + word.numel() > MAX_SECONDS * SAMPLE_RATE:
                 continue
             pieces.append(word)
             sources_used.append("/" + str(path.relative_to(sources / "root")))
+            length += word.numel()
         if not queues[speaker]:
             del queues[speaker]
-        if sum(p.numel() for p in pieces) >= MIN_SECONDS * SAMPLE_RATE:
+        if length >= MIN_SECONDS * SAMPLE_RATE:
             wav = torch.cat(pieces)
             clips.append(
                 {"speaker": f"ktuberling_{speaker}", "source": sources_used, "start": 0, "end": wav.numel(), "wav": wav}
