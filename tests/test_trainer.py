@@ -192,12 +192,13 @@ def test_generator_step_leaves_discriminator_gradients_untouched(tmp_path: Path)
     assert all(p.requires_grad for p in trainer.models.discriminators.parameters())
 
 
-def test_generators_hear_the_progress_and_target_readers_get_the_real_sample_in_training(tmp_path: Path) -> None:
-    """The two seams of autoregressive generators: ``set_progress`` before every step (resumed runs
-    included, since it reads the restored step) and ``target=`` the real sample, in training only."""
+def test_networks_hear_the_progress_and_target_readers_get_the_real_sample_in_training(tmp_path: Path) -> None:
+    """``set_progress`` reaches every generator and discriminator before every step (resumed runs
+    included, since it reads the restored step), and autoregressive generators get ``target=`` the
+    real sample, in training only."""
     from cgp.plugins.cgan.task import CganTask
 
-    seen: dict[str, list[Any]] = {"progress": [], "targets": []}
+    seen: dict[str, list[Any]] = {"progress": [], "d_progress": [], "targets": []}
 
     class TargetReadingTask(CganTask):
         def build_models(self) -> Any:
@@ -212,12 +213,13 @@ def test_generators_hear_the_progress_and_target_readers_get_the_real_sample_in_
             generator.reads_target = True
             generator.forward = forward  # type: ignore[method-assign]
             generator.set_progress = lambda step, steps: seen["progress"].append((step, steps))  # type: ignore[method-assign]
+            models.discriminator.set_progress = lambda step, steps: seen["d_progress"].append((step, steps))  # type: ignore[method-assign]
             return models
 
     trainer, _ = _trainer(tmp_path, "trainer.steps=3", "trainer.sample_every=0")
     fitted = Trainer(TargetReadingTask(trainer.config, trainer.host), trainer.run, trainer.host)
     assert fitted.fit() == "completed"
-    assert seen["progress"] == [(0, 3), (1, 3), (2, 3)]
+    assert seen["progress"] == seen["d_progress"] == [(0, 3), (1, 3), (2, 3)]  # discriminators hear it too
     batch = trainer.config.trainer.batch_size
     assert seen["targets"][:3] == [(batch, 3, 16, 16)] * 3  # the training steps (TINY images are 16 px)
     assert seen["targets"][3:] and set(seen["targets"][3:]) == {None}  # samples at the end: eval mode

@@ -62,7 +62,17 @@ class Condition(nn.Module):
         return encoded
 
 
-class Generator(nn.Module):
+class Scheduled(nn.Module):
+    """A network whose behaviour may follow the run's progress (a schedule living in the model)."""
+
+    def set_progress(self, step: int, steps: int) -> None:
+        """Called by the trainer on every generator and discriminator before each step, with the steps
+        finished and the run's total, so that a schedule living in the model (scheduled sampling's
+        chance of feeding the truth, an annealed instance noise) follows the run, resumed runs
+        included. Default: nothing."""
+
+
+class Generator(Scheduled):
     """``forward(cond, z=None) -> sample``.
 
     ``noise_dim`` is the size of ``z``; 0 means the generator takes no noise (pix2pix, where dropout
@@ -75,18 +85,13 @@ class Generator(nn.Module):
     input (teacher forcing, scheduled sampling): the default objective then calls
     ``forward(cond, z, target=batch["x"])`` while the generator is in training mode."""
 
-    def set_progress(self, step: int, steps: int) -> None:
-        """Called by the trainer on every generator before each step, with the steps finished and the
-        run's total, so that a schedule living in the model (scheduled sampling's chance of feeding the
-        truth) follows the run, resumed runs included. Default: nothing."""
-
     def sample_noise(self, batch_size: int, device: torch.device | str) -> torch.Tensor | None:
         if self.noise_dim <= 0:
             return None
         return torch.randn(batch_size, self.noise_dim, device=device)
 
 
-class Discriminator(nn.Module):
+class Discriminator(Scheduled):
     """``forward(x, cond) -> Scores``.
 
     ``uses_condition`` is False for the unconditional ablation: the discriminator then ignores the

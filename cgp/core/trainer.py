@@ -555,8 +555,8 @@ class Trainer:
             with _StopSignal() as stop:
                 while self.step < cfg.steps:
                     self._set_lr()
-                    for generator in self.models.generators.values():
-                        generator.set_progress(self.step, cfg.steps)
+                    for network in (*self.models.generators.values(), *self.models.discriminators.values()):
+                        network.set_progress(self.step, cfg.steps)
                     d_terms, g_terms = self.train_step(batches)
                     self.step += 1
                     if self.ema is not None:
