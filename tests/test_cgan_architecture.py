@@ -146,6 +146,35 @@ def test_minibatch_std_tells_a_collapsed_batch_from_a_varied_one(kind: str) -> N
     assert changed[labels != 2].max() == 0
 
 
+def test_instance_noise_anneals_to_zero_and_stays_out_of_evaluation() -> None:
+    torch.manual_seed(0)
+    x, labels = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 3])
+    d = ClassConditionalDiscriminator(4, 16, 16, norm="none", instance_noise=0.5)
+    clean = ClassConditionalDiscriminator(4, 16, 16, norm="none")
+    clean.load_state_dict(d.state_dict())
+    d.set_progress(0, 10)
+    assert d.noise_std == 0.5
+    assert not torch.equal(d(x, labels), clean(x, labels))  # training: D reads a noisy image
+    d.set_progress(5, 10)
+    assert d.noise_std == pytest.approx(0.25)
+    d.set_progress(10, 10)
+    assert d.noise_std == 0.0 and torch.equal(d(x, labels), clean(x, labels))  # annealed away at the end
+    d.set_progress(0, 10)
+    d.eval(), clean.eval()
+    assert torch.equal(d(x, labels), clean(x, labels))  # evaluation never adds noise
+
+
+def test_diff_augment_changes_what_d_reads_in_training_only() -> None:
+    torch.manual_seed(0)
+    x, labels = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 3])
+    d = ClassConditionalDiscriminator(4, 16, 16, norm="none", augment=("translation", "cutout"))
+    plain = ClassConditionalDiscriminator(4, 16, 16, norm="none")
+    plain.load_state_dict(d.state_dict())
+    assert not torch.equal(d(x, labels), plain(x, labels))
+    d.eval(), plain.eval()
+    assert torch.equal(d(x, labels), plain(x, labels))
+
+
 def test_a_bad_attention_resolution_is_one_line(tmp_path: Path) -> None:
     result = run_cli(
         "train", "--plugin", "cgan", "--run-dir", str(tmp_path / "run"), *sets(*TINY, "model.attention=16")
@@ -166,6 +195,7 @@ def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> Non
         "model.auxiliary_classifier=true",
         "model.discriminator_depth=sngan",
         "model.minibatch_std=class",
+        "model.diff_augment=[color, translation, cutout]",
         "objective.adversarial=hinge",
         "optim.generator.lr=1e-4",
         "optim.discriminator.lr=4e-4",

@@ -74,9 +74,10 @@ def assert_resume_is_bit_identical(task: str, common: list[str], root: Path, ste
             "objective.heads=split",
             "optim.schedule.kind=linear",
             "objective.terms={r1: 1.0}",
+            "model.instance_noise=0.1",
         ],
     ],
-    ids=["defaults", "ncritic-ema-workers-split-linear-r1"],
+    ids=["defaults", "ncritic-ema-workers-split-linear-r1-noise"],
 )
 def test_killed_and_resumed_run_is_bit_identical(tmp_path: Path, extra: list[str]) -> None:
     n = 8

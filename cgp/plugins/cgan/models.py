@@ -32,6 +32,7 @@ from torch.nn.utils import spectral_norm
 from cgp.core.interfaces import Condition, Discriminator, Generator, Scores
 from cgp.core.losses import LossInputs, TermLoss
 from cgp.nn.dcgan import DCGANDecoder, DCGANEncoder, dcgan_init
+from cgp.nn.diff_augment import diff_augment
 from cgp.nn.minibatch_std import minibatch_std, minibatch_std_by_label
 
 
@@ -115,9 +116,14 @@ class ClassConditionalDiscriminator(Discriminator):
         auxiliary: bool = False,
         stride1: bool = False,
         minibatch_std: str = "none",
+        instance_noise: float = 0.0,
+        augment: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.kind, self.heads, self.minibatch_std, self.num_classes = kind, heads, minibatch_std, num_classes
+        self.instance_noise = instance_noise
+        self.noise_std = instance_noise  # the current step's, annealed by set_progress
+        self.augment = tuple(augment)
         self.auxiliary = auxiliary and kind == "projection"
         self.uses_condition = conditional and kind == "projection"
         self.encoder = DCGANEncoder(image_size, 3, base_width, norm, attention_at, stride1)
@@ -130,8 +136,25 @@ class ClassConditionalDiscriminator(Discriminator):
             self.classifier = nn.Linear(width, num_classes)
         dcgan_init(self, init)
 
+    def set_progress(self, step: int, steps: int) -> None:
+        """Instance noise falls linearly from ``instance_noise`` at the first step to zero at the last."""
+        self.noise_std = self.instance_noise * max(0.0, 1.0 - step / max(1, steps))
+
+    def _as_read(self, x: torch.Tensor) -> torch.Tensor:
+        """What D reads of ``x`` in training: ``x`` through the differentiable augmentations (DiffAugment,
+        :mod:`cgp.nn.diff_augment`), plus Gaussian noise of the current standard deviation (instance
+        noise: Sønderby et al. 2016, Arjovsky & Bottou 2017), so that real and generated images overlap
+        and D cannot separate them by detail alone. Outside training, ``x`` itself."""
+        if not self.training:
+            return x
+        if self.augment:
+            x = diff_augment(x, self.augment)
+        if self.noise_std > 0:
+            x = x + self.noise_std * torch.randn_like(x)
+        return x
+
     def _pooled(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        feats = self.encoder(x)
+        feats = self.encoder(self._as_read(x))
         return feats[-1].sum(dim=(2, 3)), feats
 
     def _with_spread(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -143,7 +166,7 @@ class ClassConditionalDiscriminator(Discriminator):
         return h
 
     def features(self, x: torch.Tensor, cond: Any) -> list[torch.Tensor]:
-        return self.encoder(x)
+        return self.encoder(self._as_read(x))
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> Scores:
         h, _ = self._pooled(x)

@@ -73,6 +73,17 @@ class CganModelConfig(StrictModel):
         description="D's realism head also reads the spread of its features over groups of 4 samples (group, "
         "ProGAN's minibatch standard deviation) or over the batch's samples of each class (class); none: off",
     )
+    instance_noise: float = Field(
+        0.0,
+        ge=0,
+        description="standard deviation of Gaussian noise added to every image D reads in training (images "
+        "in [-1, 1]), falling linearly to zero over the run (instance noise, Sønderby et al. 2016); 0: off",
+    )
+    diff_augment: list[Literal["color", "translation", "cutout"]] = Field(
+        default_factory=list,
+        description="differentiable augmentations of every image D reads in training, real and generated alike "
+        "(DiffAugment, Zhao et al. 2020; e.g. [translation, color]); []: off",
+    )
     auxiliary_classifier: bool = Field(
         False,
         description="projection only: add ACGAN's classifier head and class terms to the projection "
@@ -231,6 +242,8 @@ class CganTask(Task):
             m.auxiliary_classifier,
             m.discriminator_depth == "sngan",
             m.minibatch_std,
+            m.instance_noise,
+            tuple(m.diff_augment),
         )
         return GanModels(generator, discriminator, ClassLabel(k))
 
