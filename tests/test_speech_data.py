@@ -15,7 +15,7 @@ from cgp.core.data import SeededItems
 from cgp.core.errors import ConfigError, DataError
 from cgp.datasets.audio import load_audio, save_audio
 from cgp.datasets.procedural_speech import NOISE_KINDS, ProceduralSpeech, make_noise, make_voice
-from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RecordingChain, RemixedPairs
+from cgp.datasets.speech import MixedNoise, NoiseFree, NoisyCleanFolder, RecordingChain, RemixedPairs
 
 RATE = 16000
 
@@ -257,6 +257,24 @@ def test_recording_chain_gain_stays_in_range_and_off_is_identity() -> None:
     assert torch.equal(off["x"], pairs[1]["x"]) and torch.equal(off["cond"], pairs[1]["cond"])
     with pytest.raises(ConfigError, match="cannot be negative"):
         RecordingChain(pairs, RATE, eq_db=-1.0)
+
+
+def test_noise_free_items_come_at_their_share_with_the_clean_speech_as_input() -> None:
+    pairs = _Pairs()
+    ds = SeededItems(NoiseFree(pairs, 0.3))
+    free = 0
+    for seed in range(200):
+        item = ds[(1, seed)]
+        assert torch.equal(item["x"], pairs[1]["x"])  # the target is never touched
+        if item["name"].endswith("noise-free"):
+            assert torch.equal(item["cond"], item["x"]) and item["cond"] is not item["x"]
+            free += 1
+        else:
+            assert torch.equal(item["cond"], pairs[1]["cond"]) and item["name"] == "p1"
+    assert 40 <= free <= 80  # 0.3 of 200 draws
+    assert all(not SeededItems(NoiseFree(pairs, 0.0))[(0, s)]["name"].endswith("noise-free") for s in range(20))
+    with pytest.raises(ConfigError, match="noise-free share"):
+        NoiseFree(pairs, 1.5)
 
 
 def test_procedural_speech_is_a_pure_function_of_seed_split_index() -> None:

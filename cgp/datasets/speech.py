@@ -336,3 +336,24 @@ class RecordingChain(Dataset):
             height = self.eq_db * (2 * float(torch.rand(())) - 1)
             db = db + height * torch.exp(-0.5 * ((octaves - centre) / width) ** 2)
         return 10 ** (db / 20)
+
+
+class NoiseFree(Dataset):
+    """A share of training items whose noisy input is their clean speech itself, so that passing speech
+    through unchanged is learnt from examples and not only inferred from noisy ones. Item ``i`` is drawn
+    noise-free with probability ``share`` from the global torch RNG, which the core's loader seeds per
+    item."""
+
+    def __init__(self, dataset: Dataset, share: float) -> None:
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(f"the noise-free share must be in [0, 1], got {share}")
+        self.dataset, self.share = dataset, share
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.dataset[index]
+        if float(torch.rand(())) < self.share:
+            return {**item, "cond": item["x"].clone(), "name": f"{item.get('name', index)}-noise-free"}
+        return item

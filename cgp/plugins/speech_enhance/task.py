@@ -34,7 +34,7 @@ from cgp.core.losses import TermLoss
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
 from cgp.datasets.procedural_speech import ProceduralSpeech
-from cgp.datasets.speech import MixedNoise, NoisyCleanFolder, RecordingChain, RemixedPairs, random_crop
+from cgp.datasets.speech import MixedNoise, NoiseFree, NoisyCleanFolder, RecordingChain, RemixedPairs, random_crop
 from cgp.nn.init import init_weights
 from cgp.nn.patchgan import NLayerDiscriminator
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
@@ -118,6 +118,13 @@ class SpeechDataConfig(DataConfig):
     seed: int = Field(0, description="seed of the built-in data and of the mixed test set")
     gain_db: float = Field(
         10.0, ge=0, description="training items' level varies uniformly within +-gain_db (clean and noisy alike)"
+    )
+    noise_free: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of training items whose input is their clean speech, no noise added: leaving speech "
+        "alone is learnt from examples; 0: off",
     )
     eq_db: float = Field(
         8.0,
@@ -235,6 +242,8 @@ class SpeechEnhanceTask(Task):
         if split != "train":
             return self._test_items(split)
         train = self._training_items()
+        if d.noise_free:
+            train = NoiseFree(train, d.noise_free)
         if not (d.gain_db or d.eq_db):
             return train
         return RecordingChain(train, d.sample_rate, d.gain_db, d.eq_db)
