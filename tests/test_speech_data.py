@@ -259,6 +259,29 @@ def test_recording_chain_gain_stays_in_range_and_off_is_identity() -> None:
         RecordingChain(pairs, RATE, eq_db=-1.0)
 
 
+def test_rumble_is_part_of_the_recording_low_in_frequency_and_at_its_level() -> None:
+    pairs = _Pairs()
+    ds = SeededItems(RecordingChain(pairs, RATE, rumble=0.5))
+    with_rumble = 0
+    for seed in range(40):
+        item, plain = ds[(0, seed)], pairs[0]
+        low = item["x"] - plain["x"]
+        # the same rumble on both sides: the noise the model must remove is unchanged
+        assert torch.allclose(item["cond"] - item["x"], plain["cond"] - plain["x"], atol=1e-6)
+        if not low.abs().max() > 0:
+            continue
+        with_rumble += 1
+        level = 10 * math.log10(float(low.pow(2).mean() / plain["x"].pow(2).mean()))
+        assert -35.01 <= level <= -9.99
+        spectrum = torch.fft.rfft(low.double()).abs().pow(2)
+        freqs = torch.fft.rfftfreq(low.shape[-1], 1 / RATE)
+        assert float(spectrum[freqs < 300].sum() / spectrum.sum()) > 0.99  # below 300 Hz, DC included
+    assert 10 <= with_rumble <= 30  # half of 40 draws
+    assert torch.equal(ds[(0, 5)]["cond"], ds[(0, 5)]["cond"])  # a pure function of (seed, index): resumable
+    with pytest.raises(ConfigError, match="rumble share"):
+        RecordingChain(pairs, RATE, rumble=2.0)
+
+
 def test_noise_free_items_come_at_their_share_with_the_clean_speech_as_input() -> None:
     pairs = _Pairs()
     ds = SeededItems(NoiseFree(pairs, 0.3))

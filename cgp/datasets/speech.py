@@ -290,6 +290,11 @@ class RemixedPairs(Dataset):
         return whole
 
 
+def _sign() -> float:
+    """+1 or -1 from the global torch RNG."""
+    return 1.0 if float(torch.rand(())) < 0.5 else -1.0
+
+
 class RecordingChain(Dataset):
     """Training items heard through a random recording chain: one level and one equaliser per item,
     applied to the clean and the noisy waveform alike (so the noisy one stays the clean one plus noise).
@@ -299,17 +304,32 @@ class RecordingChain(Dataset):
     by a smooth zero-phase equaliser: a spectral tilt of up to ``±eq_db`` between 125 Hz and 8 kHz plus
     ``bumps`` bell curves (centres log-uniform in 100 Hz-7 kHz, 0.5-2 octaves wide) of up to ``±eq_db``
     each, applied to the item's spectrum (its impulse response is a few milliseconds long, so the circular
-    FFT filtering does not wrap audibly). If the result would exceed 0.99 in magnitude, both are scaled down
-    together. The draws come from the global torch RNG, which the core's loader seeds per item.
+    FFT filtering does not wrap audibly). A share ``rumble`` of the items also gets a low-frequency rumble,
+    added to both sides as part of the recording (handling noise, air conditioning, a DC offset: what a
+    real microphone's "clean" reference holds below 100 Hz): Gaussian noise low-passed at a corner
+    uniform in 40-100 Hz (fourth-order roll-off) plus a DC offset taking a uniform share of its power,
+    at a level uniform in ``RUMBLE_DB`` relative to the clean item. If the result would exceed 0.99 in
+    magnitude, both are scaled down together. The draws come from the global torch RNG, which the core's
+    loader seeds per item.
     """
 
+    RUMBLE_DB = (-35.0, -10.0)
+
     def __init__(
-        self, dataset: Dataset, sample_rate: int, gain_db: float = 0.0, eq_db: float = 0.0, bumps: int = 2
+        self,
+        dataset: Dataset,
+        sample_rate: int,
+        gain_db: float = 0.0,
+        eq_db: float = 0.0,
+        bumps: int = 2,
+        rumble: float = 0.0,
     ) -> None:
         if gain_db < 0 or eq_db < 0:
             raise ConfigError(f"gain_db and eq_db are ranges in dB and cannot be negative, got {gain_db}, {eq_db}")
+        if not 0.0 <= rumble <= 1.0:
+            raise ConfigError(f"the rumble share must be in [0, 1], got {rumble}")
         self.dataset, self.sample_rate = dataset, sample_rate
-        self.gain_db, self.eq_db, self.bumps = float(gain_db), float(eq_db), bumps
+        self.gain_db, self.eq_db, self.bumps, self.rumble = float(gain_db), float(eq_db), bumps, float(rumble)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -321,9 +341,24 @@ class RecordingChain(Dataset):
         if self.eq_db > 0:
             response = self.response(clean.shape[-1])
             clean, noisy = (torch.fft.irfft(torch.fft.rfft(s) * response, n=s.shape[-1]) for s in (clean, noisy))
+        if self.rumble and float(torch.rand(())) < self.rumble:
+            low = self.low_rumble(clean)
+            clean, noisy = clean + low, noisy + low
         clean, noisy = clean * gain, noisy * gain
         clean, noisy = below_clipping(clean, noisy)
         return {**item, "x": clean, "cond": noisy}
+
+    def low_rumble(self, clean: torch.Tensor) -> torch.Tensor:
+        """One random rumble for ``clean``: low-passed noise plus a DC offset at a level of ``RUMBLE_DB``."""
+        n = clean.shape[-1]
+        corner = 40.0 + 60.0 * float(torch.rand(()))
+        freqs = torch.fft.rfftfreq(n, 1.0 / self.sample_rate)
+        noise = torch.fft.irfft(torch.fft.rfft(torch.randn(n)) / (1 + (freqs / corner) ** 4), n=n)
+        noise = noise - noise.mean()
+        dc_share = float(torch.rand(()))
+        low = noise * ((1 - dc_share) / noise.pow(2).mean().clamp(min=1e-20)) ** 0.5 + dc_share**0.5 * _sign()
+        level_db = self.RUMBLE_DB[0] + (self.RUMBLE_DB[1] - self.RUMBLE_DB[0]) * float(torch.rand(()))
+        return low.to(clean.dtype) * (clean.pow(2).mean() * 10 ** (level_db / 10)) ** 0.5
 
     def response(self, samples: int) -> torch.Tensor:
         """One random equaliser's linear gain at the rfft bins of ``samples`` samples."""

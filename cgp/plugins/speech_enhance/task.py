@@ -132,6 +132,13 @@ class SpeechDataConfig(DataConfig):
         description="training items pass a random smooth equaliser (tilt and two bells of up to +-eq_db each), "
         "clean and noisy alike: recording chains the set does not hold; 0 (and gain_db=0): off",
     )
+    rumble: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of training items whose recording gets a low-frequency rumble and DC offset (35-10 dB "
+        "below the speech, below 40-100 Hz), clean and noisy alike: it is kept, not removed; 0: off",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> SpeechDataConfig:
@@ -244,9 +251,9 @@ class SpeechEnhanceTask(Task):
         train = self._training_items()
         if d.noise_free:
             train = NoiseFree(train, d.noise_free)
-        if not (d.gain_db or d.eq_db):
+        if not (d.gain_db or d.eq_db or d.rumble):
             return train
-        return RecordingChain(train, d.sample_rate, d.gain_db, d.eq_db)
+        return RecordingChain(train, d.sample_rate, d.gain_db, d.eq_db, rumble=d.rumble)
 
     def _training_items(self) -> Dataset:
         d = self.config.data
