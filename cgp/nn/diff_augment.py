@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import torch
 
-POLICIES = ("color", "translation", "cutout")
-
 
 def _uniform(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """(B, 1, 1, 1) draws in [low, high) for the batch ``x``."""
@@ -61,6 +59,7 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 
 
 TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
+POLICIES = tuple(TRANSFORMS)
 
 
 def diff_augment(x: torch.Tensor, policy: list[str] | tuple[str, ...]) -> torch.Tensor:

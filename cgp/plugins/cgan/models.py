@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -117,7 +118,7 @@ class ClassConditionalDiscriminator(Discriminator):
         stride1: bool = False,
         minibatch_std: str = "none",
         instance_noise: float = 0.0,
-        augment: tuple[str, ...] = (),
+        augment: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.kind, self.heads, self.minibatch_std, self.num_classes = kind, heads, minibatch_std, num_classes

@@ -243,7 +243,7 @@ class CganTask(Task):
             m.discriminator_depth == "sngan",
             m.minibatch_std,
             m.instance_noise,
-            tuple(m.diff_augment),
+            m.diff_augment,
         )
         return GanModels(generator, discriminator, ClassLabel(k))
 

@@ -119,13 +119,6 @@ class SpeechDataConfig(DataConfig):
     gain_db: float = Field(
         10.0, ge=0, description="training items' level varies uniformly within +-gain_db (clean and noisy alike)"
     )
-    noise_free: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="share of training items whose input is their clean speech, no noise added: leaving speech "
-        "alone is learnt from examples; 0: off",
-    )
     eq_db: float = Field(
         8.0,
         ge=0,
@@ -138,6 +131,13 @@ class SpeechDataConfig(DataConfig):
         le=1,
         description="share of training items whose recording gets a low-frequency rumble and DC offset (35-10 dB "
         "below the speech, below 40-100 Hz), clean and noisy alike: it is kept, not removed; 0: off",
+    )
+    noise_free: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of training items whose input is their clean speech, no noise added: leaving speech "
+        "alone is learnt from examples; 0: off",
     )
 
     @model_validator(mode="after")
