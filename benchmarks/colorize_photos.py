@@ -23,7 +23,8 @@ Steps (each skipped when its output exists, so a rerun only redoes what is missi
    the 100 test crops, the other 36 the 500 training crops, so the test measures photographs the model
    never saw. With ``--more-photos``, the 30 colour photographs of ``opencv-doc``'s example data add
    as many crops each (14) to the training split only, from their own random stream: the test
-   pairs stay byte for byte the same.
+   pairs stay byte for byte the same. ``--extra-crops K`` then adds K more crops of every training
+   photograph, again from their own random stream and to the training split only.
 3. train + evaluate: ``cgp train --plugin pix2pix --set data.root=ROOT`` with every other setting at its
    default (3000 steps; no wall-clock cap unless ``--minutes``), then ``cgp evaluate``: PSNR/SSIM/L1
    of the model's test outputs against the colour originals, and the same for the degraded input
@@ -175,12 +176,12 @@ def degrade(crop: Image.Image, task: str, rng: random.Random) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
-def write_pairs(photo: Path, count: int, folder: Path, task: str, rng: random.Random) -> None:
-    """``count`` random crops of ``photo`` as pairs ``folder/{A,B}/STEM_NN.png`` (A: degraded, B: the crop)."""
+def write_pairs(photo: Path, count: int, folder: Path, task: str, rng: random.Random, tag: str = "") -> None:
+    """``count`` random crops of ``photo`` as pairs ``folder/{A,B}/STEM_{tag}NN.png`` (A: degraded, B: the crop)."""
     for index, crop in enumerate(random_crops(photo, count, rng)):
         for side, image in (("A", degrade(crop, task, rng)), ("B", crop)):
             (folder / side).mkdir(parents=True, exist_ok=True)
-            image.save(folder / side / f"{photo.stem}_{index:02d}.png")
+            image.save(folder / side / f"{photo.stem}_{tag}{index:02d}.png")
 
 
 def split_photos(photos: list[Path], seed: int) -> dict[str, list[Path]]:
@@ -210,6 +211,15 @@ def add_training_photos(photos: list[Path], root: Path, task: str, per_photo: in
     for photo in photos:
         write_pairs(photo, per_photo, root / "train", task, rng)
     return [p.name for p in photos]
+
+
+def add_crops(photos: list[Path], root: Path, task: str, per_photo: int, seed: int = 0) -> None:
+    """``per_photo`` more training pairs from each training photograph, from a random stream of their own
+    (named ``STEM_xNN``): more of the same photographs, while every pair written before, the test split's
+    among them, stays exactly as it was."""
+    rng = random.Random(f"extra-crops-{seed}")
+    for photo in photos:
+        write_pairs(photo, per_photo, root / "train", task, rng, tag="x")
 
 
 def validation_root(root: Path, used: dict[str, list[str]], out: Path, count: int, seed: int) -> Path:
@@ -467,6 +477,12 @@ def main() -> None:
         const=Path("out/photos_opencv"),
         help="add opencv-doc's colour photographs (kept in this folder) to the training split only",
     )
+    parser.add_argument(
+        "--extra-crops",
+        type=int,
+        metavar="K",
+        help="K more crops of every training photograph (training split only; the test pairs stay the same)",
+    )
     parser.add_argument("--split-seed", type=int, default=0, help="which photographs are held out for testing")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="a setting away from the default")
     parser.add_argument("--name", help="run name (default: run-seedN)")
@@ -498,6 +514,13 @@ def main() -> None:
             more = sorted(opts.more_photos.iterdir()) if opts.more_photos.is_dir() else fetch_opencv(opts.more_photos)
             per_photo = round(TRAIN_PAIRS / len(used["train"]))  # as many crops as each base photograph gives
             used["train_more"] = add_training_photos(more, root, opts.task, per_photo, opts.split_seed)
+        if opts.extra_crops:
+            by_name = {p.name: p for p in photos}
+            if opts.more_photos:
+                by_name |= {p.name: p for p in sorted(opts.more_photos.iterdir())}
+            trained = [by_name[name] for name in used["train"] + used.get("train_more", [])]
+            add_crops(trained, root, opts.task, opts.extra_crops, opts.split_seed)
+            used["extra_crops_per_photo"] = opts.extra_crops
         (opts.out / "photos.json").write_text(json.dumps(used, indent=2))
     if opts.baselines_only:
         print(json.dumps(tint_baseline(root) if opts.task == "colorize" else classical_baselines(root), indent=2))
