@@ -262,6 +262,17 @@ def test_l1_term_only(host: PluginHost) -> None:
     assert terms["l1"].requires_grad  # trains the generator
 
 
+def test_without_a_gan_term_no_discriminator_runs_unless_a_term_reads_one(host: PluginHost) -> None:
+    obj = make_objective(host, gan_weight=0.0, terms={"l1": 1})
+    d: JointD = obj.models.discriminator  # type: ignore[assignment]
+    batch = make_batch()
+    d.calls.clear()
+    assert obj.discriminator_terms(batch, obj.generate(batch)) == {}
+    assert d.calls == []  # nothing reads it, so it is neither run nor trained
+    kept = make_objective(host, gan_weight=0.0, terms={"l1": 1, "r1": 1})  # R1 is the discriminator's own term
+    assert {"d_real", "d_fake", "r1"} <= set(kept.discriminator_terms(batch, kept.generate(batch)))
+
+
 def test_an_output_no_discriminator_judges_gets_its_regression_terms_alone(host: PluginHost) -> None:
     torch.manual_seed(0)
     models = GanModels(TinyGenerator(), {}, ClassLabel(NUM_CLASSES))

@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
+from cgp.core.checkpoint import find_last
 from cgp.core.config import resolve_config
 from cgp.core.errors import ConfigError
 from cgp.core.plugins import load_plugins
+from cgp.core.seeding import seed_everything
 from cgp.plugins.image2image.pix2pix import Pix2PixConfig
 from conftest import cgp_subprocess, run_cli, sets
 
@@ -64,7 +67,22 @@ def test_ablation_is_one_flag(overrides: list[str], d_in: int, g_terms: set[str]
     batch = {"x": torch.rand(2, 3, 64, 64) * 2 - 1, "cond": torch.rand(2, 3, 64, 64) * 2 - 1}
     generated = objective.generate(batch)
     assert set(objective.generator_terms(batch, generated)) == g_terms
-    assert set(objective.discriminator_terms(batch, generated)) == {"d_real", "d_fake"}
+    judged = "objective.gan_weight=0" not in overrides  # with no GAN term nothing reads a discriminator
+    assert set(objective.discriminator_terms(batch, generated)) == ({"d_real", "d_fake"} if judged else set())
+
+
+def test_regression_only_training_leaves_the_discriminator_untouched(tmp_path: Path) -> None:
+    """``objective.gan_weight=0``: the discriminator keeps its initial weights and no d_loss is logged."""
+    settings = [*TINY, "trainer.steps=3", "data.train_size=8", "objective.gan_weight=0", "eval.metrics=[]"]
+    result = run_cli("train", "--plugin", "pix2pix", "--run-dir", str(tmp_path / "run"), *sets(*settings))
+    assert result.exit_code == 0, result.output
+    trained = load_file(str(find_last(tmp_path / "run" / "checkpoints") / "models.safetensors"))
+    task = _task(*settings)
+    seed_everything(task.config.trainer.seed)  # as the trainer does before building the models
+    fresh = {k: v for k, v in task.build_models().state_dict().items() if k.startswith("discriminators.")}
+    assert fresh and all(torch.equal(trained[k], v) for k, v in fresh.items())
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows and all("d_loss" not in row and "l1" in row for row in rows)
 
 
 def test_default_gan_loss_is_least_squares_and_bce_is_one_flag() -> None:

@@ -124,7 +124,12 @@ class DataConfig(StrictModel):
 
 class ObjectiveConfig(StrictModel):
     adversarial: str = Field("bce", description="adversarial loss: bce, lsgan, hinge, wasserstein, or a plugin's")
-    gan_weight: float = Field(1.0, ge=0, description="weight of the generator's adversarial term (0: no GAN term)")
+    gan_weight: float = Field(
+        1.0,
+        ge=0,
+        description="weight of the generator's adversarial term (0: no GAN term, and no discriminator runs "
+        "unless a term reads one)",
+    )
     heads: Literal["joint", "split"] = Field(
         "joint", description="joint: one score for realism and match; split: realism head + match head"
     )

@@ -22,6 +22,7 @@ pair's prefix (``s1/d_real``, ``s2/d_mismatch``).
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from cgp.core.config import ObjectiveConfig
 from cgp.core.errors import ConfigError
 from cgp.core.interfaces import Discriminator, GanModels, Scores
 from cgp.core.losses import AdversarialLoss, LossInputs, TermLoss
+
+log = logging.getLogger("cgp.objective")
 
 Terms = dict[str, torch.Tensor]
 """Weighted loss terms by name; a side's loss is their sum and each is logged under its name."""
@@ -256,6 +259,7 @@ class ConditionalObjective(Objective):
             group[0]: (group[0].prefix if len(group) == 1 else "") for group in judged.values()
         }  # pairs absent here share an output with an earlier pair
         self.games = {pair: MatchingAwareTerms(adversarial, config, pair.prefix) for pair in self.pairs}
+        self._said_unjudged = False
         for pair in self.pairs:
             if pair.discriminator is None:
                 needs_d = [t.name for t in terms if t.scope == "pair"]
@@ -284,8 +288,20 @@ class ConditionalObjective(Objective):
                 "objective.heads=split needs a conditional discriminator (its match head reads the condition)"
             )
 
+    @property
+    def discriminators_judge(self) -> bool:
+        """False when nothing the generator minimises reads a discriminator (``objective.gan_weight`` 0 and
+        no discriminator-side or pair term): then none runs or trains, which would be wasted work. Read
+        on every step, as a task may add terms after building the objective."""
+        return self.config.gan_weight > 0 or bool(self.d_losses) or any(t.scope == "pair" for t in self.g_losses)
+
     def discriminator_of(self, pair: AdversarialPair) -> Discriminator | None:
         if pair.discriminator is None:
+            return None
+        if not self.discriminators_judge:
+            if not self._said_unjudged:
+                log.info("objective.gan_weight=0 and no term reads a discriminator: no discriminator runs or trains")
+                self._said_unjudged = True
             return None
         return self.models.discriminators[pair.discriminator]  # type: ignore[return-value]
 

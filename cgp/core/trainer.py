@@ -649,7 +649,8 @@ class Trainer:
             if self.d_opt is not None:
                 with self._autocast():
                     d_terms = self.objective.discriminator_terms(batch, generated)
-                self._update(d_terms, self.d_opt, self.d_params, "discriminator")
+                if d_terms:  # an objective whose discriminators judge nothing returns none
+                    self._update(d_terms, self.d_opt, self.d_params, "discriminator")
         with frozen(self.models.discriminators), self._autocast():
             g_terms = self.objective.generator_terms(batch, generated)
         self._update(g_terms, self.g_opt, self.g_params, "generator")
@@ -661,7 +662,7 @@ class Trainer:
         sides' sums, learning rates, speed, and which side each term belongs to."""
         row = ddp.mean_across_ranks(window.means(), self.dist)
         sides = window.sides()
-        if self.d_opt is not None:
+        if sides["d"]:
             row["d_loss"] = sum(row[k] for k in sides["d"])
         row["g_loss"] = sum(row[k] for k in sides["g"])
         row["lr_g"] = self.g_opt.param_groups[0]["lr"]
