@@ -29,8 +29,9 @@ from cgp.core.config import (
     TrainerConfig,
 )
 from cgp.core.export import ExportSpec
-from cgp.core.interfaces import GanModels
+from cgp.core.interfaces import Discriminator, GanModels
 from cgp.core.losses import TermLoss
+from cgp.core.objective import Objective
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
 from cgp.datasets.procedural_speech import ProceduralSpeech
@@ -39,6 +40,7 @@ from cgp.nn.init import init_weights
 from cgp.nn.patchgan import NLayerDiscriminator
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
 from cgp.plugins.speech_enhance.losses import SpectralTerm
+from cgp.plugins.speech_enhance.metric_game import MetricDiscriminator, MetricGame, metric_scorer
 from cgp.plugins.speech_enhance.models import NoisyCondition, SpectrogramDiscriminator, SpectrogramEnhancer
 from cgp.plugins.speech_enhance.samples import write_speech_samples
 
@@ -152,8 +154,20 @@ class SpeechDataConfig(DataConfig):
         return self
 
 
-def _speech_objective() -> ObjectiveConfig:
-    return ObjectiveConfig(adversarial="lsgan", mismatch_negative=False, terms={"spectral_l1": 100.0})
+class SpeechObjectiveConfig(ObjectiveConfig):
+    metric: Literal["none", "pesq", "stoi"] = Field(
+        "none",
+        description="a second, MetricGAN+ discriminator learns this metric of (candidate, clean) pairs and the "
+        "generator is pushed to its maximum through it; none: off",
+    )
+    metric_weight: float = Field(1.0, ge=0, description="weight of the generator's metric term")
+    metric_items: int = Field(
+        4, ge=1, description="items of each batch the metric is measured on (it runs on the CPU, one at a time)"
+    )
+
+
+def _speech_objective() -> SpeechObjectiveConfig:
+    return SpeechObjectiveConfig(adversarial="lsgan", mismatch_negative=False, terms={"spectral_l1": 100.0})
 
 
 class SpeechEnhanceConfig(RunConfig):
@@ -166,8 +180,9 @@ class SpeechEnhanceConfig(RunConfig):
         default_factory=OptimConfig.linear_decay,
         description="optimizers (linear decay over the second half)",
     )
-    objective: ObjectiveConfig = Field(
-        default_factory=_speech_objective, description="LSGAN + 100 x spectral L1 (compressed magnitude)"
+    objective: SpeechObjectiveConfig = Field(
+        default_factory=_speech_objective,
+        description="LSGAN + 100 x spectral L1 (compressed magnitude); optionally a metric discriminator",
     )
     model: SpeechModelConfig = Field(default_factory=SpeechModelConfig, description="STFT front end and networks")
     eval: EvalConfig = Field(
@@ -234,8 +249,21 @@ class SpeechEnhanceTask(Task):
         net = NLayerDiscriminator(channels, m.discriminator_width, m.discriminator_layers, m.norm)
         init_weights(generator, "normal", m.init_gain)
         init_weights(net, "normal", m.init_gain)
-        discriminator = SpectrogramDiscriminator(frontend, net, m.conditional_discriminator)
-        return GanModels(generator, discriminator, NoisyCondition(frontend))
+        discriminators: dict[str, Discriminator] = {
+            "main": SpectrogramDiscriminator(frontend, net, m.conditional_discriminator)
+        }
+        if self.config.objective.metric != "none":
+            discriminators["metric"] = MetricDiscriminator(frontend)
+        return GanModels(generator, discriminators, NoisyCondition(frontend))
+
+    def build_objective(self, models: GanModels) -> Objective:
+        """The conditional objective, wrapped in the metric game when ``objective.metric`` is set."""
+        objective = super().build_objective(models)
+        cfg = self.config.objective
+        if cfg.metric == "none":
+            return objective
+        score = metric_scorer(cfg.metric, self.config.data.sample_rate)
+        return MetricGame(objective, models, score, cfg.metric_weight, cfg.metric_items)
 
     def build_term(self, name: str, weight: float, models: GanModels) -> TermLoss:
         """Spectral terms get the models' own STFT front end; the rest come as registered."""
