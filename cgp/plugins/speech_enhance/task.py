@@ -160,7 +160,9 @@ class SpeechObjectiveConfig(ObjectiveConfig):
         description="a second, MetricGAN+ discriminator learns this metric of (candidate, clean) pairs and the "
         "generator is pushed to its maximum through it; none: off",
     )
-    metric_weight: float = Field(1.0, ge=0, description="weight of the generator's metric term")
+    metric_weight: float = Field(
+        10.0, ge=0, description="weight of the generator's metric term (10: about a tenth of spectral_l1's gradient)"
+    )
     metric_items: int = Field(
         4, ge=1, description="items of each batch the metric is measured on (it runs on the CPU, one at a time)"
     )
