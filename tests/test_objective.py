@@ -529,3 +529,18 @@ def test_generator_terms_do_not_train_what_the_discriminator_sees_of_the_conditi
     table = models.condition.table.weight.grad
     assert table is None or float(table.abs().sum()) == 0.0
     assert float(models.generator.lin.weight.grad.abs().sum()) > 0
+
+
+def test_the_default_objective_is_built_from_the_tasks_objective_config(host: PluginHost) -> None:
+    """A task adjusts its game by overriding ``objective_config``; the section as written stays as it was."""
+    from cgp.core.config import resolve_config
+    from cgp.plugins.cgan.task import CganConfig, CganTask
+
+    class Adjusted(CganTask):
+        def objective_config(self) -> ObjectiveConfig:
+            return self.config.objective.model_copy(update={"gan_weight": 2.5})
+
+    task = Adjusted(resolve_config(CganConfig, "cgan", None, []), host)
+    objective = task.build_objective(task.build_models())
+    assert objective.config.gan_weight == 2.5
+    assert task.config.objective.gan_weight == 1.0

@@ -88,13 +88,19 @@ class Task(ABC):
         default; StackGAN's stages or a video task's clip and frame discriminators list several."""
         return [AdversarialPair()]
 
+    def objective_config(self) -> ObjectiveConfig:
+        """The objective section the default objective is built from: ``config.objective`` as written. A
+        task whose data decides part of its game (pix2pix's colourisation mode) returns an adjusted copy,
+        and says so in the log."""
+        return self.config.objective
+
     def build_objective(self, models: GanModels) -> Objective:
-        """The default conditional objective from ``config.objective``, an :class:`ObjectiveConfig`.
+        """The default conditional objective from :meth:`objective_config`, an :class:`ObjectiveConfig`.
 
         A task whose game is not the conditional one (CycleGAN's two translators and cycle terms)
         types ``objective`` with a section of its own and overrides this method; the default
         refuses a section it cannot read, naming the task, instead of failing on a missing key."""
-        cfg = self.config.objective
+        cfg = self.objective_config()
         if not isinstance(cfg, ObjectiveConfig):
             raise PluginError(
                 f"task '{self.name}' types its objective section as {type(cfg).__name__}, which the default "
