@@ -132,3 +132,30 @@ def test_the_built_in_pairs_stay_rgb(tmp_path: Path) -> None:
     task = _task()
     task.setup(tmp_path, train=True)
     assert task.colorspace == "rgb"
+
+
+@pytest.mark.parametrize(
+    ("colorspace", "setting", "g_terms", "d_terms"),
+    [
+        ("lab", "regression", {"l2"}, set()),
+        ("lab", "as_set", {"g_adv", "l1"}, {"d_real", "d_fake"}),
+        ("rgb", "regression", {"g_adv", "l1"}, {"d_real", "d_fake"}),
+    ],
+)
+def test_the_colourisation_mode_trains_an_l2_regression_unless_told_otherwise(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, colorspace: str, setting: str, g_terms: set, d_terms: set
+) -> None:
+    root = _folder(tmp_path / "data", gray_inputs=True)
+    task = _task(f"data.root={root}", f"data.colorspace={colorspace}", f"objective.colorization={setting}")
+    (tmp_path / "run").mkdir()
+    task.setup(tmp_path / "run", train=True)
+    models = task.build_models()
+    with caplog.at_level("WARNING"):
+        objective = task.build_objective(models)
+    assert ("no GAN term" in caplog.text) == (g_terms == {"l2"})
+    channels = (1, 2) if colorspace == "lab" else (3, 3)
+    batch = {"cond": torch.rand(2, channels[0], 32, 32), "x": torch.rand(2, channels[1], 32, 32)}
+    generated = objective.generate(batch)
+    assert set(objective.generator_terms(batch, generated)) == g_terms
+    assert set(objective.discriminator_terms(batch, generated)) == d_terms
+    assert task.config.objective.terms == {"l1": 100.0}  # the section as written is left as it was
