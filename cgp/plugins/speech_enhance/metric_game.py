@@ -106,11 +106,12 @@ class MetricGame(Objective):
 
     def _measured(self, candidates: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         quiet = logging.getLogger(measures.__name__)
-        level, quiet.level = quiet.level, logging.ERROR  # silent crops are expected here, and skipped
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # silent crops are expected here, and skipped
         try:
             values = [self.score(c, r) for c, r in zip(candidates.float().cpu(), clean.float().cpu(), strict=True)]
         finally:
-            quiet.level = level
+            quiet.setLevel(level)
         return torch.tensor(values, dtype=torch.float32, device=candidates.device)
 
     def _regression(self, candidates: torch.Tensor, clean: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
