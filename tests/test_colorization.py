@@ -16,6 +16,7 @@ from cgp.core.plugins import load_plugins
 from cgp.datasets.colorspace import is_gray, join_lab, lab_to_rgb, rgb_to_lab, split_lab
 from cgp.plugins.image2image.pix2pix import Pix2PixConfig
 from conftest import cgp_subprocess, sets
+from test_resume import assert_resume_is_bit_identical
 
 TINY = [*PIX2PIX_TINY, "data.load_size=36", "data.crop_size=32"]
 
@@ -159,3 +160,12 @@ def test_the_colourisation_mode_trains_an_l2_regression_unless_told_otherwise(
     assert set(objective.generator_terms(batch, generated)) == g_terms
     assert set(objective.discriminator_terms(batch, generated)) == d_terms
     assert task.config.objective.terms == {"l1": 100.0}  # the section as written is left as it was
+
+
+def test_the_colourisation_mode_with_its_l2_objective_resumes_bit_identically(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "data", gray_inputs=True)
+    common = sets(*TINY, "trainer.steps=4", f"data.root={root}", "eval.metrics=[]")
+    straight = assert_resume_is_bit_identical("pix2pix", common, tmp_path / "runs", steps=4, stop=2)
+    assert json.loads((straight / "colorspace.json").read_text()) == "lab"
+    rows = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert rows and all("l2" in row and "d_loss" not in row for row in rows)

@@ -40,7 +40,7 @@ def test_pesq_scorer_maps_clean_to_one_noise_lower_and_silence_to_nan() -> None:
     assert math.isnan(score(torch.zeros_like(item["x"]), item["x"]))
 
 
-def test_the_metric_option_adds_a_discriminator_and_its_terms_to_both_sides(monkeypatch) -> None:
+def test_the_metric_option_adds_a_discriminator_and_its_terms_to_both_sides() -> None:
     task = _task("objective.metric=stoi", "objective.metric_items=2", "objective.metric_weight=3")
     models = task.build_models()
     assert set(models.discriminators) == {"main", "metric"}
