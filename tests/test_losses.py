@@ -20,6 +20,7 @@ from cgp.core.losses import (
     L2Loss,
     LeastSquaresLoss,
     LossInputs,
+    ModeSeekingLoss,
     NonSaturatingLoss,
     R1Penalty,
     WassersteinLoss,
@@ -152,6 +153,37 @@ def test_gradient_difference_loss_sees_edges_not_offsets() -> None:
 def test_l1_needs_real_and_fake() -> None:
     with pytest.raises(ConfigError, match="real"):
         L1Loss()(inputs(fake=torch.zeros(1)))
+
+
+# -- mode seeking -----------------------------------------------------------------------------------
+
+
+def test_mode_seeking_is_noise_distance_over_sample_distance_per_condition() -> None:
+    z = torch.tensor([[0.0, 0.0], [2.0, 2.0], [0.0, 0.0], [1.0, 1.0]])
+    fake = torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [5.0, 5.0, 5.0], [5.0, 5.0, 5.0]])
+    cond = torch.tensor([3, 3, 1, 1])
+    # class 3: samples 1 apart for noise 2 apart (ratio 0.5); class 1: one image for two noises (ratio 0)
+    value = ModeSeekingLoss()(inputs(fake=fake, z=z, cond=cond))
+    assert close(value, (1 / (0.5 + 1e-5) + 1 / 1e-5) / 2, tol=1e-2)
+    assert close(ModeSeekingLoss()(inputs(fake=fake[:2], z=z[:2], cond=cond[:2])), 1 / (0.5 + 1e-5), tol=1e-4)
+    # a condition seen once has no pair: no term
+    assert close(ModeSeekingLoss()(inputs(fake=fake[1:3], z=z[1:3], cond=cond[1:3])), 0.0)
+    # rows of a vector condition are compared whole
+    vectors = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert close(ModeSeekingLoss()(inputs(fake=fake, z=z, cond=vectors)), 1 / (0.5 + 1e-5), tol=1e-4)
+
+
+def test_mode_seeking_pushes_a_collapsed_pair_apart() -> None:
+    fake = torch.tensor([[0.5, 0.5], [0.5, 0.6]], requires_grad=True)
+    z = torch.tensor([[1.0], [-1.0]])
+    loss = ModeSeekingLoss()(inputs(fake=fake, z=z, cond=torch.tensor([0, 0])))
+    loss.backward()
+    assert fake.grad[0, 1] > 0 and fake.grad[1, 1] < 0  # descending moves them further apart
+
+
+def test_mode_seeking_needs_noise() -> None:
+    with pytest.raises(ConfigError, match="mode_seeking.*noise z.*remove it from objective.terms"):
+        ModeSeekingLoss()(inputs(fake=torch.zeros(2, 3), cond=torch.tensor([0, 0])))
 
 
 # -- KL ---------------------------------------------------------------------------------------------

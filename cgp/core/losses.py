@@ -136,7 +136,8 @@ class LossInputs:
     """The tensors of one step that a :class:`TermLoss` may read.
 
     ``fake`` carries gradient to the generator on the generator side and is detached on the
-    discriminator side. ``cond`` is what the discriminator sees of the condition.
+    discriminator side. ``cond`` is what the discriminator sees of the condition. ``z`` is the noise
+    the generator drew for the batch (None for a generator without noise, and on the discriminator side).
     """
 
     real: torch.Tensor | None
@@ -146,6 +147,7 @@ class LossInputs:
     aux: dict[str, torch.Tensor] = field(default_factory=dict)
     real_scores: Scores | None = None
     fake_scores: Scores | None = None
+    z: torch.Tensor | None = None
 
 
 class TermLoss(Loss):
@@ -242,6 +244,48 @@ class FeatureMatchingLoss(TermLoss):
         return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(fake_feats, real_feats)) / len(fake_feats)
 
 
+class ModeSeekingLoss(TermLoss):
+    """Mode seeking (Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for Diverse Image
+    Synthesis", MSGAN): two samples drawn for the same condition from different noise should differ in
+    proportion to their noise. For each condition the batch holds more than once, the ratio of the
+    mean L1 distance between its samples to the mean L1 distance between their noise vectors; the term
+    is ``1 / (ratio + eps)`` averaged over those conditions, so one collapsed class (every z drawing
+    the same image) weighs as much as it would alone, however many others are varied. MSGAN compares
+    two batches of the same conditions; pairs inside one batch cost no extra generator pass. Zero
+    when no condition repeats in the batch."""
+
+    name = "mode_seeking"
+    side = "generator"
+    scope = "sample"
+    eps = 1e-5
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        require_inputs(t, self.name, "fake")
+        if t.z is None:
+            raise ConfigError(
+                "loss term 'mode_seeking' needs the generator's noise z and this task's generator draws none: "
+                "remove it from objective.terms"
+            )
+        if not isinstance(t.cond, torch.Tensor):
+            raise ConfigError("loss term 'mode_seeking' needs a tensor condition to find samples of the same one")
+        fake, z = t.fake.float().flatten(1), t.z.float().flatten(1)
+        _, group = torch.unique(t.cond.flatten(1) if t.cond.dim() > 1 else t.cond, dim=0, return_inverse=True)
+        i, j = torch.triu_indices(len(group), len(group), 1, device=fake.device)
+        same = group[i] == group[j]
+        if not bool(same.any()):
+            return fake.new_zeros(())
+        i, j, pair_group = i[same], j[same], group[i[same]]
+        image_distance = (fake[i] - fake[j]).abs().mean(1)
+        noise_distance = (z[i] - z[j]).abs().mean(1)
+        groups = int(group.max()) + 1
+        counts = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, torch.ones_like(image_distance))
+        per_image = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, image_distance)
+        per_noise = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, noise_distance)
+        present = counts > 0
+        ratio = per_image[present] / per_noise[present]  # the counts cancel
+        return (1.0 / (ratio + self.eps)).mean()
+
+
 class KLLoss(TermLoss):
     """KL(N(mu, sigma) || N(0, I)) of conditioning augmentation; reads ``aux['mu']``, ``aux['logvar']``."""
 
@@ -308,6 +352,7 @@ BUILTIN_TERM_LOSSES: tuple[type[TermLoss], ...] = (
     L2Loss,
     GradientDifferenceLoss,
     FeatureMatchingLoss,
+    ModeSeekingLoss,
     KLLoss,
     GradientPenalty,
     R1Penalty,

@@ -91,6 +91,7 @@ class Generated:
     cond: Any
     d_cond: Any
     aux: dict[str, torch.Tensor] = field(default_factory=dict)
+    z: torch.Tensor | None = None
 
     def output(self, name: str) -> torch.Tensor:
         """The generator output ``name``; a generator that returns one tensor has the one output ``main``."""
@@ -315,7 +316,7 @@ class ConditionalObjective(Objective):
             fake = generator(cond, z, target=batch["x"])  # teacher forcing / scheduled sampling
         else:
             fake = generator(cond, z)
-        return Generated(fake, cond, condition.for_discriminator(cond), condition.aux(cond))
+        return Generated(fake, cond, condition.for_discriminator(cond), condition.aux(cond), z)
 
     def mismatched_condition(self, batch: dict[str, Any]) -> Any | None:
         """What D sees of a mismatched condition for the batch (one draw shared by every pair), or
@@ -359,7 +360,7 @@ class ConditionalObjective(Objective):
             fake = generated.output(pair.output)
             result = self.games[pair].generator(d, fake, cond) if d is not None else SideResult({})
             terms.update(result.terms)
-            inputs = LossInputs(batch[pair.real], fake, cond, d, generated.aux, None, result.fake_scores)
+            inputs = LossInputs(batch[pair.real], fake, cond, d, generated.aux, None, result.fake_scores, generated.z)
             self._add_term_losses(terms, self.g_losses, "pair", pair.prefix, inputs)
             if pair in self.sample_prefix:
                 self._add_term_losses(terms, self.g_losses, "sample", self.sample_prefix[pair], inputs)
