@@ -75,6 +75,14 @@ def generated_shares(opened: tuple, per_class: int, live: bool) -> tuple[list[fl
     return shares, spreads, task.config.model.image_size
 
 
+def mean_score(out: object) -> float:
+    """The mean realism score of a discriminator's output: the joint score, or the realism head; a
+    multi-scale discriminator's scales averaged."""
+    out = out["realism"] if isinstance(out, dict) else out
+    maps = out if isinstance(out, list) else [out]
+    return sum(m.float().mean().item() for m in maps) / len(maps)
+
+
 def discriminator_scores(opened: tuple, per_class: int, scales: tuple[float, ...]) -> dict[str, list[float]]:
     """The run's discriminator's mean score for real-looking shapes of each class, with their own label,
     drawn at the dataset's size and shrunk about their centre by each of ``scales`` (how strongly D
@@ -90,12 +98,12 @@ def discriminator_scores(opened: tuple, per_class: int, scales: tuple[float, ...
             images = torch.stack([torch.from_numpy(render_shape(rng, label, size, scale)) for _ in range(per_class)])
             with torch.no_grad():
                 out = models.discriminator(images, models.condition(torch.full((per_class,), label, dtype=torch.long)))
-            row.append((out["realism"] if isinstance(out, dict) else out).float().mean().item())
+            row.append(mean_score(out))
         labels = models.condition(torch.full((per_class,), label, dtype=torch.long))
         with torch.no_grad():
             z = torch.randn(per_class, task.config.model.noise_dim, generator=torch.Generator().manual_seed(label))
             out = models.discriminator(models.generator(labels, z), labels)
-        row.append((out["realism"] if isinstance(out, dict) else out).float().mean().item())
+        row.append(mean_score(out))
         scores[kind] = row
     return scores
 

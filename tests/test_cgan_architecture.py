@@ -13,7 +13,7 @@ from cgp.core.errors import ConfigError
 from cgp.nn.attention import SelfAttention2d
 from cgp.nn.dcgan import DCGANDecoder, DCGANEncoder
 from cgp.nn.minibatch_std import minibatch_std, minibatch_std_by_label
-from cgp.plugins.cgan.models import ClassConditionalDiscriminator, ConditionalDCGANGenerator
+from cgp.plugins.cgan.models import ClassConditionalDiscriminator, ConditionalDCGANGenerator, MultiScaleDiscriminator
 from conftest import TINY, cgp_subprocess, run_cli, sets
 from test_resume import assert_resume_is_bit_identical
 
@@ -195,8 +195,10 @@ def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> Non
         "model.auxiliary_classifier=true",
         "model.discriminator_depth=sngan",
         "model.minibatch_std=class",
+        "model.discriminator_scales=2",
         "model.diff_augment=[color, translation, cutout]",
         "objective.adversarial=hinge",
+        "objective.terms={mode_seeking: 1.0}",
         "optim.generator.lr=1e-4",
         "optim.discriminator.lr=4e-4",
         "optim.generator.betas=[0.0, 0.9]",
@@ -209,11 +211,47 @@ def test_all_switches_on_train_and_resume_bit_identically(tmp_path: Path) -> Non
     straight = assert_resume_is_bit_identical("cgan", common, tmp_path, steps=6, stop=3)
     logged = (straight / "metrics.jsonl").read_text()
     assert '"acgan_d"' in logged and '"acgan_g"' in logged  # the auxiliary classifier's terms train
+    assert '"mode_seeking"' in logged
     names = cgp_subprocess(
         "generate", str(straight), "circle", "--output", str(tmp_path / "g.png"), "--truncation", "0.5"
     )
     assert names.returncode == 0, names.stderr
     assert (tmp_path / "g.png").is_file()
+
+
+@pytest.mark.parametrize("heads", ["joint", "split"])
+def test_each_scale_of_a_multiscale_discriminator_reads_the_image_pooled_once_more(heads: str) -> None:
+    torch.manual_seed(0)
+    built: list[ClassConditionalDiscriminator] = []
+
+    def build(size: int) -> ClassConditionalDiscriminator:
+        built.append(ClassConditionalDiscriminator(4, size, 8, heads=heads, norm="none", auxiliary=True))
+        return built[-1]
+
+    d = MultiScaleDiscriminator(build, 32, 3).eval()
+    assert len(built) == 3
+    x, y = torch.randn(2, 3, 32, 32), torch.tensor([0, 3])
+    scores = d(x, y)
+    pooled = [x, torch.nn.functional.avg_pool2d(x, 2), torch.nn.functional.avg_pool2d(x, 4)]
+    alone = [b(p, y) for b, p in zip(built, pooled, strict=True)]
+    heads_seen = ["realism", "match"] if heads == "split" else ["realism"]
+    assert set(scores) == {*heads_seen, "class_logits"}
+    for head in heads_seen:  # one score per scale, finest first, each that scale's discriminator's own
+        assert len(scores[head]) == 3
+        for k in range(3):
+            assert torch.allclose(scores[head][k], alone[k][head])
+    mean_logits = torch.stack([a["class_logits"] for a in alone]).mean(0)
+    assert torch.allclose(scores["class_logits"], mean_logits)
+    assert len(d.features(x, y)) == sum(len(b.features(p, y)) for b, p in zip(built, pooled, strict=True))
+
+
+def test_too_many_discriminator_scales_is_one_line(tmp_path: Path) -> None:
+    result = run_cli(
+        "train", "--plugin", "cgan", "--run-dir", str(tmp_path / "run"), *sets(*TINY, "model.discriminator_scales=4")
+    )
+    assert result.exit_code == 2
+    assert "model.discriminator_scales=4" in result.output and "at most" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_config_rejects_an_unknown_conditioning() -> None:

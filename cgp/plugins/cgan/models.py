@@ -18,11 +18,13 @@
 * Minibatch standard deviation (``minibatch_std``, Karras et al. 2018): the realism head also reads the
   spread of the pooled features over a group of 4 samples (``group``) or over the batch's samples of the
   same class (``class``), so that a class drawn the same for every z is told apart by that alone.
+* Several scales (:class:`MultiScaleDiscriminator`): copies of the discriminator, each reading the image
+  at half the previous one's resolution (pix2pixHD's multi-scale discriminator: Wang et al. 2018).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -184,6 +186,48 @@ class ClassConditionalDiscriminator(Discriminator):
         if self.auxiliary:
             scores["class_logits"] = self.classifier(h)
         return scores if len(scores) > 1 else scores["realism"]
+
+
+class MultiScaleDiscriminator(Discriminator):
+    """``scales`` discriminators, the k-th reading the image average-pooled k times by 2 (Wang et al. 2018,
+    pix2pixHD): the full-resolution one judges edges and corners, the coarser ones the whole shape with
+    the same depth of layers. ``build(image_size)`` makes one scale's discriminator.
+
+    Scores are one list per head, finest scale first (the core's adversarial losses average over the
+    list); ACGAN's class logits, where present, are averaged over the scales into one prediction.
+    """
+
+    def __init__(self, build: Callable[[int], ClassConditionalDiscriminator], image_size: int, scales: int) -> None:
+        super().__init__()
+        if scales < 1 or image_size >> (scales - 1) < 8:
+            raise ValueError(
+                f"{scales} scales of a {image_size}-pixel image go below 8 pixels; use at most "
+                f"{max(1, (image_size // 8).bit_length())}"
+            )
+        self.scales = nn.ModuleList(build(image_size >> k) for k in range(scales))
+        self.uses_condition = self.scales[0].uses_condition
+
+    def set_progress(self, step: int, steps: int) -> None:
+        for d in self.scales:
+            d.set_progress(step, steps)
+
+    def _pyramid(self, x: torch.Tensor) -> list[torch.Tensor]:
+        images = [x]
+        for _ in range(len(self.scales) - 1):
+            images.append(F.avg_pool2d(images[-1], 2))
+        return images
+
+    def features(self, x: torch.Tensor, cond: Any) -> list[torch.Tensor]:
+        return [f for d, xs in zip(self.scales, self._pyramid(x), strict=True) for f in d.features(xs, cond)]
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> Scores:
+        outs = [d(xs, cond) for d, xs in zip(self.scales, self._pyramid(x), strict=True)]
+        if not isinstance(outs[0], dict):
+            return outs
+        merged: dict[str, Any] = {head: [o[head] for o in outs] for head in outs[0] if head != "class_logits"}
+        if "class_logits" in outs[0]:
+            merged["class_logits"] = torch.stack([o["class_logits"] for o in outs]).mean(0)
+        return merged
 
 
 class AuxiliaryClassifierLoss(TermLoss):

@@ -45,6 +45,7 @@ from cgp.plugins.cgan.models import (
     ClassConditionalDiscriminator,
     ClassLabel,
     ConditionalDCGANGenerator,
+    MultiScaleDiscriminator,
 )
 
 CLASSES_FILE = "classes.json"
@@ -67,6 +68,12 @@ class CganModelConfig(StrictModel):
         "dcgan",
         description="dcgan: one 4x4 stride-2 convolution per level; sngan: a 3x3 stride-1 convolution before "
         "each (SNGAN's standard CNN D: twice the depth, features at full resolution)",
+    )
+    discriminator_scales: int = Field(
+        1,
+        ge=1,
+        description="number of discriminators, each reading the image at half the previous one's resolution "
+        "(pix2pixHD's multi-scale discriminator); 1: one, at full resolution",
     )
     minibatch_std: Literal["none", "group", "class"] = Field(
         "none",
@@ -126,6 +133,11 @@ class CganModelConfig(StrictModel):
             check_attention_at(self.attention, self.image_size)
         except ValueError as exc:
             raise ValueError(f"model.attention {exc} (model.image_size={self.image_size})") from None
+        if self.image_size >> (self.discriminator_scales - 1) < 8:
+            raise ValueError(
+                f"model.discriminator_scales={self.discriminator_scales} halves {self.image_size}-px images below "
+                f"8 px; use at most {(self.image_size // 8).bit_length()}"
+            )
         if self.auxiliary_classifier and self.discriminator == "acgan":
             raise ValueError(
                 "model.auxiliary_classifier adds a classifier to the projection discriminator and acgan has one "
@@ -229,22 +241,30 @@ class CganTask(Task):
             m.init,
             m.truncation,
         )
-        discriminator = ClassConditionalDiscriminator(
-            k,
-            m.image_size,
-            m.discriminator_width,
-            m.discriminator,
-            self.config.objective.heads,
-            m.conditional_discriminator,
-            m.discriminator_norm,
-            m.attention,
-            m.init,
-            m.auxiliary_classifier,
-            m.discriminator_depth == "sngan",
-            m.minibatch_std,
-            m.instance_noise,
-            m.diff_augment,
-        )
+
+        def one_scale(size: int) -> ClassConditionalDiscriminator:
+            scale = m.image_size // size  # the attention block stays at the same place in the image
+            attention = m.attention // scale if m.attention and m.attention // scale >= 8 else None
+            return ClassConditionalDiscriminator(
+                k,
+                size,
+                m.discriminator_width,
+                m.discriminator,
+                self.config.objective.heads,
+                m.conditional_discriminator,
+                m.discriminator_norm,
+                attention,
+                m.init,
+                m.auxiliary_classifier,
+                m.discriminator_depth == "sngan",
+                m.minibatch_std,
+                m.instance_noise,
+                m.diff_augment,
+            )
+
+        discriminator: ClassConditionalDiscriminator | MultiScaleDiscriminator = one_scale(m.image_size)
+        if m.discriminator_scales > 1:
+            discriminator = MultiScaleDiscriminator(one_scale, m.image_size, m.discriminator_scales)
         return GanModels(generator, discriminator, ClassLabel(k))
 
     def build_objective(self, models: GanModels) -> Objective:
