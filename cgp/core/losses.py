@@ -275,8 +275,14 @@ class ModeSeekingLoss(TermLoss):
         if not bool(same.any()):
             return fake.new_zeros(())
         i, j, pair_group = i[same], j[same], group[i[same]]
-        image_distance = (fake[i] - fake[j]).abs().mean(1)
-        noise_distance = (z[i] - z[j]).abs().mean(1)
+        # each pair's difference as a product with a (pairs, batch) matrix of +1 at i and -1 at j: its
+        # backward is one matrix product, where indexing's backward scatters row by row
+        pick = torch.zeros(len(i), len(group), device=fake.device)
+        rows = torch.arange(len(i), device=fake.device)
+        pick[rows, i], pick[rows, j] = 1.0, -1.0
+        with torch.autocast(fake.device.type, enabled=False):  # distances in float32, also under autocast
+            image_distance = (pick @ fake).abs().mean(1)
+            noise_distance = (pick @ z).abs().mean(1)
         groups = int(group.max()) + 1
         counts = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, torch.ones_like(image_distance))
         per_image = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, image_distance)
