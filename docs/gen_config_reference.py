@@ -56,8 +56,11 @@ A run's config is built in three layers, each overriding the one before:
 
 1. the task's defaults (what `cgp config TASK` prints);
 2. the file given with `--config FILE` (YAML for `.yaml`/`.yml` and any other suffix, TOML for
-   `.toml`), deep-merged into the defaults: a mapping in the file is merged key by key into the
-   default mapping, any other value (a list included) replaces the default. If the file has a `task`
+   `.toml`), deep-merged into the defaults: a section in the file (`trainer`, `trainer.ema`, ...) is
+   merged key by key into the default section, any other value replaces the default whole, a list or
+   a mapping-valued key such as `objective.terms` included (so a file that lists `terms: {r1: 10}` gets
+   that term alone, not the task's default terms as well, and a run's `config.yaml` given back as
+   `--config` rebuilds its config). If the file has a `task`
    key it must name the task given with `--plugin`;
 3. each `--set dotted.key=value`, in the order given. The value is parsed as YAML, so
    `--set trainer.steps=500` is an integer, `--set eval.metrics=[]` an empty list and

@@ -42,7 +42,19 @@ def test_yaml_file_overrides(tmp_path: Path) -> None:
     assert cfg.trainer.batch_size == 32  # untouched keys keep their defaults (deep merge)
     assert cfg.model.discriminator == "acgan"
     assert cfg.model.image_size == 32
-    assert cfg.objective.terms == {"r1": 10.0}
+    assert cfg.objective.terms == {"r1": 10.0}  # a mapping-valued field is replaced whole, not merged
+
+
+def test_a_file_states_the_terms_it_wants_and_nested_sections_still_merge(tmp_path: Path) -> None:
+    from cgp.plugins.image2image.pix2pix import Pix2PixConfig
+
+    f = tmp_path / "p.yaml"
+    f.write_text("objective:\n  terms: {l2: 100}\ntrainer:\n  ema: {decay: 0.99}\n")
+    cfg = resolve_config(Pix2PixConfig, "pix2pix", file=f)
+    assert cfg.objective.terms == {"l2": 100.0}  # not the default l1 as well
+    default = resolve_config(Pix2PixConfig, "pix2pix")
+    assert cfg.trainer.ema.decay == 0.99 and cfg.trainer.ema.enabled == default.trainer.ema.enabled
+    assert cfg.trainer.steps == default.trainer.steps
 
 
 def test_toml_file_overrides(tmp_path: Path) -> None:

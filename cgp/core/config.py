@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -230,11 +231,28 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def _section(model: type[BaseModel] | None, key: str) -> type[BaseModel] | None:
+    """The config model of ``model``'s section ``key``, or None when ``key`` is a value (a mapping-valued
+    field such as ``objective.terms`` included) or unknown."""
+    field = model.model_fields.get(key) if model is not None else None
+    if field is None:
+        return None
+    for kind in (field.annotation, *typing.get_args(field.annotation)):
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any], model: type[BaseModel] | None = None) -> dict[str, Any]:
+    """``update`` over ``base``: a section (a nested config model of ``model``) is merged key by key; any
+    other value replaces the base's whole, a mapping-valued field such as ``objective.terms`` too, so a
+    file that lists the terms it wants gets those and not the defaults' as well. Without ``model``
+    every mapping is merged."""
     out = dict(base)
     for k, v in update.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
+        section = _section(model, k)
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and (model is None or section is not None):
+            out[k] = deep_merge(out[k], v, section)
         else:
             out[k] = v
     return out
@@ -273,7 +291,7 @@ def resolve_config(
         if from_file.get("task", task_name) != task_name:
             other = from_file["task"]
             raise ConfigError(f"config file '{file}' is for task '{other}', not '{task_name}'; use --plugin {other}")
-        data = deep_merge(data, from_file)
+        data = deep_merge(data, from_file, model)
     return apply_overrides(model, data, overrides)
 
 
