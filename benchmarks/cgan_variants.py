@@ -54,6 +54,9 @@ VARIANTS: dict[str, list[str]] = {
         "model.attention=16",
         "model.init=orthogonal",
     ],
+    # two switches against a class drawn one way for every z (2026-12-04)
+    "bce, projection D, mode seeking 0.3 (MSGAN)": ["objective.terms={mode_seeking: 0.3}"],
+    "bce, projection D at two scales (pix2pixHD)": ["model.discriminator_scales=2"],
     # the default EMA of G's weights (BigGAN, StyleGAN), which evaluation and samples use, switched off
     "bce, projection D, no EMA of G": ["trainer.ema.enabled=false"],
 }

@@ -26,7 +26,7 @@ def test_defaults() -> None:
     assert cfg.optim.generator.betas == (0.5, 0.999)
     assert cfg.optim.generator.lr == cfg.optim.discriminator.lr == 4e-4  # the task's, not DCGAN's 2e-4
     assert cfg.objective.adversarial == "bce"
-    assert cfg.objective.terms == {}
+    assert cfg.objective.terms == {"mode_seeking": 0.1}  # the task's default term (MSGAN)
     assert cfg.model.image_size == 32
     assert cfg.eval.metrics == ["class_judge"]
     assert cfg.data.root is None

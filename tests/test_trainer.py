@@ -251,7 +251,7 @@ def test_train_step_alone_updates_both_sides_and_returns_their_terms(tmp_path: P
     g_before = {k: v.clone() for k, v in trainer.models.generators.state_dict().items()}
     d_before = {k: v.clone() for k, v in trainer.models.discriminators.state_dict().items()}
     d_terms, g_terms = trainer.train_step(trainer._batches)
-    assert set(d_terms) == {"d_real", "d_fake", "d_mismatch"} and set(g_terms) == {"g_adv"}
+    assert set(d_terms) == {"d_real", "d_fake", "d_mismatch"} and set(g_terms) == {"g_adv", "mode_seeking"}
     assert trainer.batches_consumed == 2, "each critic update draws its own batch"
     g_after, d_after = trainer.models.generators.state_dict(), trainer.models.discriminators.state_dict()
     assert any(not torch.equal(g_before[k], g_after[k]) for k in g_before)

@@ -182,7 +182,11 @@ class CganConfig(RunConfig):
         description="optimizers (Adam 4e-4 on both sides, linear decay over the second half)",
     )
     data: CganDataConfig = Field(default_factory=CganDataConfig, description="data source")
-    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig, description="adversarial objective")
+    objective: ObjectiveConfig = Field(
+        default_factory=lambda: ObjectiveConfig(terms={"mode_seeking": 0.1}),
+        description="adversarial objective (with MSGAN's mode-seeking term at 0.1, against a class drawn one "
+        "way for every z; objective.terms={} turns it off)",
+    )
     model: CganModelConfig = Field(default_factory=CganModelConfig, description="networks")
     eval: EvalConfig = Field(
         default_factory=lambda: EvalConfig(metrics=["class_judge"], num_samples=8), description="evaluation"
