@@ -269,7 +269,7 @@ class ModeSeekingLoss(TermLoss):
         if not isinstance(t.cond, torch.Tensor):
             raise ConfigError("loss term 'mode_seeking' needs a tensor condition to find samples of the same one")
         fake, z = t.fake.float().flatten(1), t.z.float().flatten(1)
-        _, group = torch.unique(t.cond.flatten(1) if t.cond.dim() > 1 else t.cond, dim=0, return_inverse=True)
+        _, group = torch.unique(t.cond.reshape(len(t.cond), -1), dim=0, return_inverse=True)
         i, j = torch.triu_indices(len(group), len(group), 1, device=fake.device)
         same = group[i] == group[j]
         if not bool(same.any()):
@@ -284,10 +284,9 @@ class ModeSeekingLoss(TermLoss):
             image_distance = (pick @ fake).abs().mean(1)
             noise_distance = (pick @ z).abs().mean(1)
         groups = int(group.max()) + 1
-        counts = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, torch.ones_like(image_distance))
         per_image = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, image_distance)
         per_noise = torch.zeros(groups, device=fake.device).index_add_(0, pair_group, noise_distance)
-        present = counts > 0
+        present = torch.bincount(pair_group, minlength=groups) > 0
         ratio = per_image[present] / per_noise[present]  # the counts cancel
         return (1.0 / (ratio + self.eps)).mean()
 

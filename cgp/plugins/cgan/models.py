@@ -188,6 +188,14 @@ class ClassConditionalDiscriminator(Discriminator):
         return scores if len(scores) > 1 else scores["realism"]
 
 
+def check_scales(scales: int, image_size: int) -> None:
+    """Each scale halves the image; the coarsest must keep the 8 pixels a discriminator reads."""
+    if scales < 1 or image_size >> (scales - 1) < 8:
+        raise ValueError(
+            f"halves {image_size}-px images below 8 px; use at most {max(1, (image_size // 8).bit_length())}"
+        )
+
+
 class MultiScaleDiscriminator(Discriminator):
     """``scales`` discriminators, the k-th reading the image average-pooled k times by 2 (Wang et al. 2018,
     pix2pixHD): the full-resolution one judges edges and corners, the coarser ones the whole shape with
@@ -199,11 +207,7 @@ class MultiScaleDiscriminator(Discriminator):
 
     def __init__(self, build: Callable[[int], ClassConditionalDiscriminator], image_size: int, scales: int) -> None:
         super().__init__()
-        if scales < 1 or image_size >> (scales - 1) < 8:
-            raise ValueError(
-                f"{scales} scales of a {image_size}-pixel image go below 8 pixels; use at most "
-                f"{max(1, (image_size // 8).bit_length())}"
-            )
+        check_scales(scales, image_size)
         self.scales = nn.ModuleList(build(image_size >> k) for k in range(scales))
         self.uses_condition = self.scales[0].uses_condition
 

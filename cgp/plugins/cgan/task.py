@@ -46,6 +46,7 @@ from cgp.plugins.cgan.models import (
     ClassLabel,
     ConditionalDCGANGenerator,
     MultiScaleDiscriminator,
+    check_scales,
 )
 
 CLASSES_FILE = "classes.json"
@@ -133,11 +134,10 @@ class CganModelConfig(StrictModel):
             check_attention_at(self.attention, self.image_size)
         except ValueError as exc:
             raise ValueError(f"model.attention {exc} (model.image_size={self.image_size})") from None
-        if self.image_size >> (self.discriminator_scales - 1) < 8:
-            raise ValueError(
-                f"model.discriminator_scales={self.discriminator_scales} halves {self.image_size}-px images below "
-                f"8 px; use at most {(self.image_size // 8).bit_length()}"
-            )
+        try:
+            check_scales(self.discriminator_scales, self.image_size)
+        except ValueError as exc:
+            raise ValueError(f"model.discriminator_scales={self.discriminator_scales} {exc}") from None
         if self.auxiliary_classifier and self.discriminator == "acgan":
             raise ValueError(
                 "model.auxiliary_classifier adds a classifier to the projection discriminator and acgan has one "
