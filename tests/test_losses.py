@@ -20,6 +20,7 @@ from cgp.core.losses import (
     L2Loss,
     LeastSquaresLoss,
     LossInputs,
+    MeanFeatureMatchingLoss,
     ModeSeekingLoss,
     NonSaturatingLoss,
     R1Penalty,
@@ -267,3 +268,30 @@ def test_feature_matching_with_features() -> None:
     assert close(value, (1.0 + 2.0) / 2)
     (grad,) = torch.autograd.grad(value, fake)
     assert float(grad.abs().sum()) > 0
+
+
+class _TwoMapsD(NoFeaturesD):
+    def features(self, x: torch.Tensor, cond: object) -> list[torch.Tensor]:
+        return [x, 2 * x[:, :1]]
+
+
+def test_mean_feature_matching_compares_class_means_not_samples() -> None:
+    cond = torch.tensor([0, 0, 1])
+    real = torch.tensor([[0.0, 2.0], [2.0, 0.0], [1.0, 1.0]])
+    # class 0's generated samples differ from each real one but have their mean: only class 1 counts
+    fake = torch.tensor([[1.0, 1.0], [1.0, 1.0], [3.0, 1.0]], requires_grad=True)
+    value = MeanFeatureMatchingLoss()(inputs(real=real, fake=fake, cond=cond, discriminator=_TwoMapsD()))
+    # map 1: class 1's mean differs by (2, 0) -> (4 + 0) / 2 features / 2 classes = 1; map 2: (2*2)^2 / 2 = 8
+    assert close(value, (1.0 + 8.0) / 2)
+    (grad,) = torch.autograd.grad(value, fake)
+    assert torch.equal(grad[:2], torch.zeros(2, 2)) and grad[2, 0] > 0  # descending moves class 1 to its mean
+    # the paired feature matching would see class 0's samples as wrong
+    assert float(FeatureMatchingLoss()(inputs(real=real[:2], fake=fake[:2], discriminator=_TwoMapsD()))) > 0
+
+
+def test_mean_feature_matching_needs_tensor_conditions_and_features() -> None:
+    t = inputs(real=torch.zeros(2, 3), fake=torch.ones(2, 3), cond=["a", "b"], discriminator=_TwoMapsD())
+    with pytest.raises(ConfigError, match="mean_feature_matching.*tensor condition"):
+        MeanFeatureMatchingLoss()(t)
+    with pytest.raises(ConfigError, match="real"):
+        MeanFeatureMatchingLoss()(inputs(fake=torch.ones(2, 3), cond=torch.tensor([0, 1])))

@@ -244,6 +244,44 @@ class FeatureMatchingLoss(TermLoss):
         return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(fake_feats, real_feats)) / len(fake_feats)
 
 
+def condition_groups(cond: Any, term: str) -> torch.Tensor:
+    """(B,) index of each sample's condition among the batch's distinct conditions (equal tensors, one group)."""
+    if not isinstance(cond, torch.Tensor):
+        raise ConfigError(f"loss term '{term}' needs a tensor condition to find samples of the same one")
+    return torch.unique(cond.reshape(len(cond), -1), dim=0, return_inverse=True)[1]
+
+
+class MeanFeatureMatchingLoss(TermLoss):
+    """Feature matching as Salimans et al. 2016 ("Improved Techniques for Training GANs", section 3.1) define
+    it: the generator matches the *mean* of the discriminator's features over real samples, not each real
+    sample's features. Taken per condition: for each condition of the batch, the squared difference between
+    the mean features of its generated samples and of its real samples, averaged over the features, over the
+    conditions and over the discriminator's feature maps. Real and generated samples share the batch's
+    conditions. Statistics a class has as a whole (a shape's size, its colours) are pulled towards the real
+    ones even where the adversarial score is indifferent to them. With a distinct condition per sample (a
+    paired task) each group is one sample, and the term is the paired squared distance of the features."""
+
+    name = "mean_feature_matching"
+    side = "generator"
+
+    def __call__(self, t: LossInputs) -> torch.Tensor:
+        require_inputs(t, self.name, "real", "fake")
+        group = condition_groups(t.cond, self.name)
+        groups = int(group.max()) + 1
+        counts = torch.bincount(group, minlength=groups).to(torch.float32)[:, None]
+        with torch.no_grad():
+            real_feats = t.discriminator.features(t.real, t.cond)
+        fake_feats = t.discriminator.features(t.fake, t.cond)
+        total = t.fake.new_zeros((), dtype=torch.float32)
+        with torch.autocast(t.fake.device.type, enabled=False):  # the means in float32, also under autocast
+            for f, r in zip(fake_feats, real_feats, strict=True):
+                difference = (f.float() - r.float()).flatten(1)
+                per_group = torch.zeros(groups, difference.shape[1], device=difference.device)
+                per_group = per_group.index_add_(0, group, difference) / counts
+                total = total + per_group.pow(2).mean()
+        return total / len(fake_feats)
+
+
 class ModeSeekingLoss(TermLoss):
     """Mode seeking (Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for Diverse Image
     Synthesis", MSGAN): two samples drawn for the same condition from different noise should differ in
@@ -266,10 +304,8 @@ class ModeSeekingLoss(TermLoss):
                 "loss term 'mode_seeking' needs the generator's noise z and this task's generator draws none: "
                 "remove it from objective.terms"
             )
-        if not isinstance(t.cond, torch.Tensor):
-            raise ConfigError("loss term 'mode_seeking' needs a tensor condition to find samples of the same one")
         fake, z = t.fake.float().flatten(1), t.z.float().flatten(1)
-        _, group = torch.unique(t.cond.reshape(len(t.cond), -1), dim=0, return_inverse=True)
+        group = condition_groups(t.cond, self.name)
         i, j = torch.triu_indices(len(group), len(group), 1, device=fake.device)
         same = group[i] == group[j]
         if not bool(same.any()):
@@ -357,6 +393,7 @@ BUILTIN_TERM_LOSSES: tuple[type[TermLoss], ...] = (
     L2Loss,
     GradientDifferenceLoss,
     FeatureMatchingLoss,
+    MeanFeatureMatchingLoss,
     ModeSeekingLoss,
     KLLoss,
     GradientPenalty,
