@@ -211,6 +211,20 @@ def test_remix_synthetic_noises_reach_their_snr(tmp_path: Path) -> None:
     assert torch.equal(ds[(1, 5)]["cond"], ds[(1, 5)]["cond"])
 
 
+def test_remix_synthetic_noises_only_of_the_chosen_kinds(tmp_path: Path) -> None:
+    pairs = NoisyCleanFolder(additive_pairs(tmp_path), "train", RATE, segment=None)
+    chosen = ("white", "bursts")
+    ds = SeededItems(RemixedPairs(pairs, 4000, probability=1.0, synthetic=1.0, kinds=chosen))
+    kinds = {ds[(seed % 2, seed)]["name"].split("-", 1)[1] for seed in range(24)}
+    assert kinds == set(chosen)
+    everything = SeededItems(RemixedPairs(pairs, 4000, probability=1.0, synthetic=1.0, kinds=NOISE_KINDS))
+    default = SeededItems(RemixedPairs(pairs, 4000, probability=1.0, synthetic=1.0))
+    assert torch.equal(everything[(0, 7)]["cond"], default[(0, 7)]["cond"])  # all kinds: the default's draws
+    for bad, message in ((("white", "hiss"), r"unknown procedural noise kinds \['hiss'\]"), ((), "no procedural")):
+        with pytest.raises(ConfigError, match=message):
+            RemixedPairs(pairs, 4000, probability=1.0, synthetic=1.0, kinds=bad)
+
+
 class _Pairs(torch.utils.data.Dataset):
     """Two items whose noisy side is the clean side plus a fixed noise: white speech stand-ins."""
 

@@ -20,6 +20,7 @@ same sample, in any worker and after a resume.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,8 +215,8 @@ class RemixedPairs(Dataset):
     random pair ``j``, ``noisy_j - clean_j``, from a random offset (looped if shorter) and scaled by
     ``rms(clean_i) / rms(clean_j)``, so the new mixture has pair ``j``'s SNR and the set keeps its own SNR
     distribution; otherwise the pair is used as recorded. Then both are cropped to ``segment`` samples at
-    the same offset. A share ``synthetic`` of the remixed crops take a procedural noise instead (white, pink,
-    brown, hum, babble or bursts: :func:`cgp.datasets.procedural_speech.make_noise`) at an SNR uniform in
+    the same offset. A share ``synthetic`` of the remixed crops take a procedural noise instead, one of ``kinds``
+    (white, pink, brown, hum, babble, bursts: :func:`cgp.datasets.procedural_speech.make_noise`) at an SNR uniform in
     ``snr_range``, widening the kinds of noise a small set holds. If the mixture would exceed 0.99 in
     magnitude, clean and noisy are scaled down together.
 
@@ -234,12 +235,18 @@ class RemixedPairs(Dataset):
         snr_range: tuple[float, float] = (-5.0, 15.0),
         sample_rate: int = 16000,
         cache_mb: float = 256.0,
+        kinds: Sequence[str] = NOISE_KINDS,
     ) -> None:
         if segment <= 0:
             raise ConfigError(f"segment must be a positive number of samples, got {segment}")
         for what, share in (("remix probability", probability), ("synthetic share", synthetic)):
             if not 0.0 <= share <= 1.0:
                 raise ConfigError(f"{what} must be in [0, 1], got {share}")
+        unknown = sorted(set(kinds) - set(NOISE_KINDS))
+        if unknown or not kinds:
+            what = f"unknown procedural noise kinds {unknown}" if unknown else "no procedural noise kinds"
+            raise ConfigError(f"{what}; choose one or more of {', '.join(NOISE_KINDS)}")
+        self.kinds = tuple(kinds)
         self.pairs, self.segment, self.probability, self.synthetic = pairs, segment, probability, synthetic
         self.snr_range, self.sample_rate = (float(snr_range[0]), float(snr_range[1])), sample_rate
         self._cache: dict[int, tuple[torch.Tensor, torch.Tensor, str, float]] = {}
@@ -271,7 +278,7 @@ class RemixedPairs(Dataset):
 
     def _synthetic_noise(self, clean: torch.Tensor, power: float) -> tuple[torch.Tensor, str]:
         """A procedural noise of a random family at an SNR uniform in ``snr_range``."""
-        kind = NOISE_KINDS[int(torch.randint(0, len(NOISE_KINDS), ()))]
+        kind = self.kinds[int(torch.randint(0, len(self.kinds), ()))]
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
         noise = torch.from_numpy(make_noise(kind, rng, self.segment, self.sample_rate)).float()  # unit power
         snr = self.snr_range[0] + (self.snr_range[1] - self.snr_range[0]) * float(torch.rand(()))

@@ -103,6 +103,11 @@ class SpeechDataConfig(DataConfig):
         description="share of the remixed crops whose noise is a procedural one instead (white, pink, brown, hum, "
         "babble, bursts) at an SNR uniform in [snr_low, snr_high]: more kinds of noise than a small set holds",
     )
+    synthetic_noises: list[Literal["white", "pink", "brown", "hum", "babble", "bursts"]] = Field(
+        default_factory=lambda: ["white", "pink", "brown", "hum", "babble", "bursts"],
+        min_length=1,
+        description="the procedural noise families data.remix_synthetic draws from (babble: other procedural voices)",
+    )
     clean_root: Path | None = Field(None, description="clean speech to mix with data.noise_root on the fly")
     noise_root: Path | None = Field(None, description="noise recordings for on-the-fly mixing")
     test_root: Path | None = Field(
@@ -297,7 +302,9 @@ class SpeechEnhanceTask(Task):
                     d.remix,
                     f"{d.remix_synthetic:.0%}",
                 )
-            return RemixedPairs(pairs, self.segment_samples, d.remix, d.remix_synthetic, snr, d.sample_rate)
+            return RemixedPairs(
+                pairs, self.segment_samples, d.remix, d.remix_synthetic, snr, d.sample_rate, kinds=d.synthetic_noises
+            )
         if d.clean_root is not None:
             return MixedNoise(d.clean_root, d.noise_root, d.sample_rate, self.segment_samples, snr, size=d.train_size)
         data = ProceduralSpeech("train", d.train_size, d.sample_rate, d.item_seconds, snr, seed=d.seed)
