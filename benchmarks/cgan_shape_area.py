@@ -1,6 +1,7 @@
 """How large the reference task draws each shape: generated foreground area over real, per class.
 
     python benchmarks/cgan_shape_area.py RUN_DIR [RUN_DIR ...] [--per-class 256]
+    python benchmarks/cgan_shape_area.py RUN_DIR --every-checkpoint     # how the areas change in training
 
 The judge's condition accuracy accepts a small blob as a triangle when no other class looks more
 like it; this measures what the sample grids show. For each run (a ``cgan`` run on the built-in
@@ -26,7 +27,7 @@ import torch
 
 from cgp.core.checkpoint import load_checkpoint
 from cgp.core.cli import _open_run
-from cgp.core.trainer import load_weights
+from cgp.core.trainer import load_models_for_inference, load_weights
 from cgp.datasets.shapes import SHAPE_CLASSES, ShapesDataset, render_shape
 
 THRESHOLD = 0.35
@@ -75,6 +76,20 @@ def generated_shares(opened: tuple, per_class: int, live: bool) -> tuple[list[fl
     return shares, spreads, task.config.model.image_size
 
 
+def areas_through_training(run_dir: Path, per_class: int) -> None:
+    """One row per kept ``step_*`` checkpoint of the run: the area ratios at that step (EMA weights where
+    kept). Keep more of them with ``--set trainer.keep_checkpoints=N`` when training."""
+    run, task, _, device = _open_run(run_dir, None)
+    real = real_shares(task.config.model.image_size, per_class)[0]
+    print("| step | " + " | ".join(SHAPE_CLASSES) + " |")
+    print("| ---: |" + " ---: |" * len(SHAPE_CLASSES))
+    for checkpoint in sorted(run.checkpoints.glob("step_*")):
+        loaded = load_models_for_inference(task, checkpoint, device)
+        fake = generated_shares((run, task, loaded, device), per_class, live=False)[0]
+        ratios = " | ".join(f"{f / r:.2f}" for f, r in zip(fake, real))
+        print(f"| {loaded.step} | {ratios} |", flush=True)
+
+
 def mean_score(out: object) -> float:
     """The mean realism score of a discriminator's output: the joint score, or the realism head; a
     multi-scale discriminator's scales averaged."""
@@ -119,7 +134,14 @@ def main() -> None:
         help="also print D's mean score for real shapes of each class at 1, 0.75 and 0.5 times their size",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the ratios here")
+    parser.add_argument(
+        "--every-checkpoint", action="store_true", help="the area ratios at each kept checkpoint of each run, only"
+    )
     opts = parser.parse_args()
+    if opts.every_checkpoint:
+        for run_dir in opts.runs:
+            areas_through_training(run_dir, opts.per_class)
+        return
     print("| run | " + " | ".join(SHAPE_CLASSES) + " |")
     print("| --- |" + " ---: |" * len(SHAPE_CLASSES))
     rows, real, spread_rows = {}, {}, {}
