@@ -34,7 +34,7 @@ from cgp.core.losses import TermLoss
 from cgp.core.objective import Objective
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
-from cgp.datasets.procedural_speech import ProceduralSpeech
+from cgp.datasets.procedural_speech import NOISE_KINDS, ProceduralSpeech
 from cgp.datasets.speech import MixedNoise, NoiseFree, NoisyCleanFolder, RecordingChain, RemixedPairs, random_crop
 from cgp.nn.init import init_weights
 from cgp.nn.patchgan import NLayerDiscriminator
@@ -104,7 +104,7 @@ class SpeechDataConfig(DataConfig):
         "babble, bursts) at an SNR uniform in [snr_low, snr_high]: more kinds of noise than a small set holds",
     )
     synthetic_noises: list[Literal["white", "pink", "brown", "hum", "babble", "bursts"]] = Field(
-        default_factory=lambda: ["white", "pink", "brown", "hum", "babble", "bursts"],
+        default_factory=lambda: list(NOISE_KINDS),
         min_length=1,
         description="the procedural noise families data.remix_synthetic draws from (babble: other procedural voices)",
     )
