@@ -179,8 +179,11 @@ def _speech_objective() -> SpeechObjectiveConfig:
 
 class SpeechEnhanceConfig(RunConfig):
     trainer: TrainerConfig = Field(
-        default_factory=lambda: TrainerConfig(steps=2000, batch_size=16, sample_every=500, checkpoint_every=500),
-        description="training loop",
+        default_factory=lambda: TrainerConfig(
+            steps=2000, batch_size=16, sample_every=500, checkpoint_every=500, precision="auto"
+        ),
+        description="training loop (bf16 autocast where the device computes bf16 natively, fp32 elsewhere; the "
+        "STFTs always run in float32)",
     )
     data: SpeechDataConfig = Field(default_factory=SpeechDataConfig, description="speech data")
     optim: OptimConfig = Field(
