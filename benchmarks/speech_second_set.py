@@ -32,6 +32,7 @@ import json
 import random
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -65,16 +66,17 @@ NOISES = {
 MIXES_PER_CLIP = 2
 
 
-def fetch(sources: Path) -> dict[str, str]:
+def fetch(sources: Path, speech_package: str = SPEECH_PACKAGE, noises: dict = NOISES) -> dict[str, str]:
+    """The speech package and the named ambience loops under ``sources``; package -> version."""
     stamp = sources / "versions.json"
     if stamp.exists():
         return json.loads(stamp.read_text())
     sources.mkdir(parents=True, exist_ok=True)
-    versions = apt_fetch([SPEECH_PACKAGE, NOISE_PACKAGE], sources / "root")
+    versions = apt_fetch([speech_package, NOISE_PACKAGE], sources / "root")
     pk3 = sources / "root/usr/share/games/ufoai/base/0snd.pk3"
     (sources / "noise").mkdir(exist_ok=True)
     with zipfile.ZipFile(pk3) as archive:
-        for name in NOISES:
+        for name in noises:
             (sources / "noise" / f"{name}.ogg").write_bytes(archive.read(f"sound/ambience/{name}.ogg"))
     pk3.unlink()
     stamp.write_text(json.dumps(versions, indent=2))
@@ -101,35 +103,39 @@ def trim(wav: torch.Tensor) -> torch.Tensor:
     return wav[max(0, int(on[0]) * frame - margin) : min(wav.numel(), (int(on[-1]) + 1) * frame + margin)]
 
 
-def build(sources: Path, out: Path, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    noises = {}
-    for name in NOISES:
-        wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
-        noises[name] = AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
-    pieces = [(source, trim(wav)) for source, wav in recordings(sources)]
-    plan = [(noise, snr) for noise in sorted(noises) for snr in SNR_DB["test"]]
-    rng.shuffle(plan)
-    records, turn = [], 0
-    for index, (source, clean) in enumerate(pieces):
+class TestMixer:
+    """Writes each clean clip (set to -25 dBFS) mixed MIXES_PER_CLIP times, with different noises, taking
+    the (noise, SNR) pairs of the test SNRs in a seeded random order; returns one record per mixture."""
+
+    def __init__(self, sources: Path, out: Path, names: dict, rng: random.Random) -> None:
+        self.out, self.rng, self.noises = out, rng, {}
+        for name in names:
+            wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
+            self.noises[name] = AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
+        self.plan = [(noise, snr) for noise in sorted(self.noises) for snr in SNR_DB["test"]]
+        rng.shuffle(self.plan)
+        self.turn = 0
+
+    def mix(self, clean: torch.Tensor, prefix: str, fields: dict) -> list[dict]:
+        """``PREFIX_NOISE.wav`` pairs of one clip; ``fields`` go into each record after its name."""
         clean = clean * (10 ** (CLEAN_RMS_DBFS / 20) / clean.pow(2).mean().sqrt().clamp_min(1e-8))
-        used: set[str] = set()
+        records, used = [], set()
         for _ in range(MIXES_PER_CLIP):
-            while plan[turn % len(plan)][0] in used:  # a clip's two mixtures use two different noises
-                turn += 1
-            noise_name, snr = plan[turn % len(plan)]
-            turn += 1
+            while self.plan[self.turn % len(self.plan)][0] in used:  # two different noises per clip
+                self.turn += 1
+            noise_name, snr = self.plan[self.turn % len(self.plan)]
+            self.turn += 1
             used.add(noise_name)
-            noise, offset = noise_segment(noises[noise_name], clean.numel(), rng)
+            noise, offset = noise_segment(self.noises[noise_name], clean.numel(), self.rng)
             noisy = torch.from_numpy(mix_at_snr(clean.numpy(), noise.numpy(), snr)).float()
             scale = min(1.0, 0.99 / max(float(noisy.abs().max()), float(clean.abs().max())))
-            name = f"ps_{index:02d}_{noise_name}.wav"
-            save_audio(out / "test" / "clean" / name, clean * scale, SAMPLE_RATE)
-            save_audio(out / "test" / "noisy" / name, noisy * scale, SAMPLE_RATE)
+            name = f"{prefix}_{noise_name}.wav"
+            save_audio(self.out / "test" / "clean" / name, clean * scale, SAMPLE_RATE)
+            save_audio(self.out / "test" / "noisy" / name, noisy * scale, SAMPLE_RATE)
             records.append(
                 {
                     "name": name,
-                    "source": f"/{SPEECH_DIR}/{source}",
+                    **fields,
                     "seconds": round(clean.numel() / SAMPLE_RATE, 3),
                     "noise": noise_name,
                     "noise_offset_s": offset / SAMPLE_RATE,
@@ -137,42 +143,70 @@ def build(sources: Path, out: Path, seed: int) -> list[dict]:
                     "scale": scale,
                 }
             )
+        return records
+
+
+def build(sources: Path, out: Path, seed: int) -> list[dict]:
+    mixer = TestMixer(sources, out, NOISES, random.Random(seed))
+    records = []
+    for index, (source, wav) in enumerate(recordings(sources)):
+        records += mixer.mix(trim(wav), f"ps_{index:02d}", {"source": f"/{SPEECH_DIR}/{source}"})
     return records
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("out/speech_second"))
-    parser.add_argument("--train-from", type=Path, default=Path("out/speech_real"), help="the first set's root")
-    parser.add_argument("--sources", type=Path, default=None, help="download cache (default: OUT_sources)")
-    parser.add_argument("--seed", type=int, default=0)
-    opts = parser.parse_args()
+def prepare(opts: argparse.Namespace, fetch_sources: Callable[[Path], dict[str, str]]) -> dict[str, str] | None:
+    """Checks, fetches and copies the training pairs; the package versions, or None when already built."""
     if (opts.out / "manifest.json").exists():
         print(f"{opts.out} is already built; remove it to build again")
-        return
+        return None
     if not (opts.train_from / "train").is_dir():
-        raise SystemExit(f"'{opts.train_from}/train' is missing; build the first set with speech_real_set.py first")
-    sources = opts.sources or opts.out.with_name(opts.out.name + "_sources")
-    versions = fetch(sources)
+        raise SystemExit(f"'{opts.train_from}/train' is missing; build it with speech_real_set.py first")
+    versions = fetch_sources(opts.sources)
     shutil.rmtree(opts.out, ignore_errors=True)
     shutil.copytree(opts.train_from / "train", opts.out / "train")
-    records = build(sources, opts.out, opts.seed)
-    info = {
+    return versions
+
+
+def common_manifest(records: list[dict], seed: int, speech: dict, noises: dict, versions: dict[str, str]) -> dict:
+    """A test set's manifest.json: the fields every set shares, its ``speech`` entry and its clips."""
+    return {
         "sample_rate": SAMPLE_RATE,
-        "seed": opts.seed,
-        "layout": "ROOT/test/{clean,noisy}/NAME.wav (VoiceBank+DEMAND); ROOT/train copied from the first set",
+        "seed": seed,
+        "layout": "ROOT/test/{clean,noisy}/NAME.wav (VoiceBank+DEMAND); ROOT/train copied from the training set",
         "count": len(records),
         "seconds": round(sum(r["seconds"] for r in records), 1),
         "snr_db": list(SNR_DB["test"]),
         "clean_rms_dbfs": CLEAN_RMS_DBFS,
         "noise_highpass_hz": NOISE_HIGHPASS_HZ,
-        "speech": {"package": SPEECH_PACKAGE, "version": versions[SPEECH_PACKAGE], "licence": "BSD-2"},
+        "speech": speech,
         "noise": {
             name: {"package": NOISE_PACKAGE, "version": versions[NOISE_PACKAGE], "what": what, "licence": licence}
-            for name, (what, licence) in NOISES.items()
+            for name, (what, licence) in noises.items()
         },
         "clips": records,
     }
+
+
+def test_set_options(doc: str, out: str, train_from: str) -> argparse.Namespace:
+    """The command line every test-set script takes; ``opts.sources`` defaults to ``OUT_sources``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(out))
+    parser.add_argument("--train-from", type=Path, default=Path(train_from), help="the training set's root")
+    parser.add_argument("--sources", type=Path, default=None, help="download cache (default: OUT_sources)")
+    parser.add_argument("--seed", type=int, default=0)
+    opts = parser.parse_args()
+    opts.sources = opts.sources or opts.out.with_name(opts.out.name + "_sources")
+    return opts
+
+
+def main() -> None:
+    opts = test_set_options(__doc__, "out/speech_second", "out/speech_real")
+    versions = prepare(opts, fetch)
+    if versions is None:
+        return
+    records = build(opts.sources, opts.out, opts.seed)
+    speech = {"package": SPEECH_PACKAGE, "version": versions[SPEECH_PACKAGE], "licence": "BSD-2"}
+    info = common_manifest(records, opts.seed, speech, NOISES, versions)
     (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
     print(json.dumps({k: info[k] for k in ("count", "seconds", "snr_db")}, indent=2))
 

@@ -34,34 +34,25 @@ volunteer's own microphone and room; the "clean" references are these recordings
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import shutil
-import zipfile
 from pathlib import Path
 
 import torch
-import torchaudio.functional as AF
 from speech_real_set import (
-    CLEAN_RMS_DBFS,
     MAX_SECONDS,
     MIN_SECONDS,
-    NOISE_HIGHPASS_HZ,
     SAMPLE_RATE,
-    SNR_DB,
     WORD_CLIPPED,
     WORD_FLOOR_DB,
-    apt_fetch,
     audio_rate,
     floor_db,
-    noise_segment,
     trim,
 )
+from speech_second_set import TestMixer, common_manifest, fetch, prepare, test_set_options
 
 from cgp.core.errors import DataError
-from cgp.datasets.audio import load_audio, save_audio
-from cgp.datasets.procedural_speech import mix_at_snr
+from cgp.datasets.audio import load_audio
 
 SPEECH_PACKAGE = "klettres-data"
 SPEECH_DIR = "usr/share/klettres"
@@ -78,22 +69,6 @@ NOISES = {
 }
 """``base/sound/ambience/NAME.ogg`` of ufoai-sound -> (what it is, licence from debian/copyright)."""
 MIXES_PER_CLIP = 2
-
-
-def fetch(sources: Path) -> dict[str, str]:
-    stamp = sources / "versions.json"
-    if stamp.exists():
-        return json.loads(stamp.read_text())
-    sources.mkdir(parents=True, exist_ok=True)
-    versions = apt_fetch([SPEECH_PACKAGE, NOISE_PACKAGE], sources / "root")
-    pk3 = sources / "root/usr/share/games/ufoai/base/0snd.pk3"
-    (sources / "noise").mkdir(exist_ok=True)
-    with zipfile.ZipFile(pk3) as archive:
-        for name in NOISES:
-            (sources / "noise" / f"{name}.ogg").write_bytes(archive.read(f"sound/ambience/{name}.ogg"))
-    pk3.unlink()
-    stamp.write_text(json.dumps(versions, indent=2))
-    return versions
 
 
 def usable_items(sources: Path, language: str) -> list[tuple[str, torch.Tensor]]:
@@ -136,83 +111,28 @@ def speaker_clips(items: list[tuple[str, torch.Tensor]], rng: random.Random) -> 
 
 def build(sources: Path, out: Path, seed: int) -> list[dict]:
     rng = random.Random(seed)
-    noises = {}
-    for name in NOISES:
-        wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
-        noises[name] = AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
-    plan = [(noise, snr) for noise in sorted(noises) for snr in SNR_DB["test"]]
-    rng.shuffle(plan)
-    records, turn = [], 0
+    mixer = TestMixer(sources, out, NOISES, rng)
+    records = []
     for language in LANGUAGES:
         for index, (names, clean) in enumerate(speaker_clips(usable_items(sources, language), rng)):
-            clean = clean * (10 ** (CLEAN_RMS_DBFS / 20) / clean.pow(2).mean().sqrt().clamp_min(1e-8))
-            used: set[str] = set()
-            for _ in range(MIXES_PER_CLIP):
-                while plan[turn % len(plan)][0] in used:  # a clip's two mixtures use two different noises
-                    turn += 1
-                noise_name, snr = plan[turn % len(plan)]
-                turn += 1
-                used.add(noise_name)
-                noise, offset = noise_segment(noises[noise_name], clean.numel(), rng)
-                noisy = torch.from_numpy(mix_at_snr(clean.numpy(), noise.numpy(), snr)).float()
-                scale = min(1.0, 0.99 / max(float(noisy.abs().max()), float(clean.abs().max())))
-                name = f"kl_{language}_{index}_{noise_name}.wav"
-                save_audio(out / "test" / "clean" / name, clean * scale, SAMPLE_RATE)
-                save_audio(out / "test" / "noisy" / name, noisy * scale, SAMPLE_RATE)
-                records.append(
-                    {
-                        "name": name,
-                        "speaker": f"klettres_{language}",
-                        "source": names,
-                        "seconds": round(clean.numel() / SAMPLE_RATE, 3),
-                        "noise": noise_name,
-                        "noise_offset_s": offset / SAMPLE_RATE,
-                        "snr_db": snr,
-                        "scale": scale,
-                    }
-                )
+            records += mixer.mix(clean, f"kl_{language}_{index}", {"speaker": f"klettres_{language}", "source": names})
     return records
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("out/speech_third"))
-    parser.add_argument("--train-from", type=Path, default=Path("out/speech_real_words"), help="the training set")
-    parser.add_argument("--sources", type=Path, default=None, help="download cache (default: OUT_sources)")
-    parser.add_argument("--seed", type=int, default=0)
-    opts = parser.parse_args()
-    if (opts.out / "manifest.json").exists():
-        print(f"{opts.out} is already built; remove it to build again")
+    opts = test_set_options(__doc__, "out/speech_third", "out/speech_real_words")
+    versions = prepare(opts, lambda sources: fetch(sources, SPEECH_PACKAGE, NOISES))
+    if versions is None:
         return
-    if not (opts.train_from / "train").is_dir():
-        raise SystemExit(f"'{opts.train_from}/train' is missing; build it with speech_real_set.py first")
-    sources = opts.sources or opts.out.with_name(opts.out.name + "_sources")
-    versions = fetch(sources)
-    shutil.rmtree(opts.out, ignore_errors=True)
-    shutil.copytree(opts.train_from / "train", opts.out / "train")
-    records = build(sources, opts.out, opts.seed)
-    info = {
-        "sample_rate": SAMPLE_RATE,
-        "seed": opts.seed,
-        "layout": "ROOT/test/{clean,noisy}/NAME.wav (VoiceBank+DEMAND); ROOT/train copied from the training set",
-        "count": len(records),
-        "speakers": sorted({r["speaker"] for r in records}),
-        "seconds": round(sum(r["seconds"] for r in records), 1),
-        "snr_db": list(SNR_DB["test"]),
-        "clean_rms_dbfs": CLEAN_RMS_DBFS,
-        "noise_highpass_hz": NOISE_HIGHPASS_HZ,
-        "speech": {
-            "package": SPEECH_PACKAGE,
-            "version": versions[SPEECH_PACKAGE],
-            "languages": list(LANGUAGES),
-            "licence": "GPL-2+",
-        },
-        "noise": {
-            name: {"package": NOISE_PACKAGE, "version": versions[NOISE_PACKAGE], "what": what, "licence": licence}
-            for name, (what, licence) in NOISES.items()
-        },
-        "clips": records,
+    records = build(opts.sources, opts.out, opts.seed)
+    speech = {
+        "package": SPEECH_PACKAGE,
+        "version": versions[SPEECH_PACKAGE],
+        "languages": list(LANGUAGES),
+        "licence": "GPL-2+",
     }
+    info = common_manifest(records, opts.seed, speech, NOISES, versions)
+    info["speakers"] = sorted({r["speaker"] for r in records})
     (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
     print(json.dumps({k: info[k] for k in ("count", "speakers", "seconds", "snr_db")}, indent=2))
 
