@@ -60,7 +60,6 @@ LANGUAGES = ("ar", "cs", "es", "he", "hu", "it", "ml", "nds", "nl", "pt_BR", "ru
 """KLettres' language folders used: every one whose language has no speaker among the training words."""
 MAX_RATE = 48_000
 CLIPS_PER_SPEAKER = 3
-NOISE_PACKAGE = "ufoai-sound"
 NOISES = {
     "thunder2": ("thunder and rain", "CC-BY-SA-3.0"),
     "tv_static": ("television static", "CC-BY-SA-3.0"),
@@ -68,7 +67,6 @@ NOISES = {
     "lights_loop": ("buzz of electric lights", "GPL-2+"),
 }
 """``base/sound/ambience/NAME.ogg`` of ufoai-sound -> (what it is, licence from debian/copyright)."""
-MIXES_PER_CLIP = 2
 
 
 def usable_items(sources: Path, language: str) -> list[tuple[str, torch.Tensor]]:
@@ -96,14 +94,16 @@ def speaker_clips(items: list[tuple[str, torch.Tensor]], rng: random.Random) -> 
     clips: list[tuple[list[str], torch.Tensor]] = []
     names: list[str] = []
     pieces: list[torch.Tensor] = []
+    length = 0
     for name, item in queue:
-        if sum(p.numel() for p in pieces) + item.numel() > MAX_SECONDS * SAMPLE_RATE:
+        if length + item.numel() > MAX_SECONDS * SAMPLE_RATE:
             continue
         names.append(name)
         pieces.append(item)
-        if sum(p.numel() for p in pieces) >= MIN_SECONDS * SAMPLE_RATE:
+        length += item.numel()
+        if length >= MIN_SECONDS * SAMPLE_RATE:
             clips.append((names, torch.cat(pieces)))
-            names, pieces = [], []
+            names, pieces, length = [], [], 0
             if len(clips) == CLIPS_PER_SPEAKER:
                 break
     return clips
