@@ -53,6 +53,12 @@ and words of one speaker, in a seeded random order, are joined until a clip hold
 :data:`MIN_SECONDS` (at most :data:`MAX_SECONDS`). They are mixed with the training noises as above,
 with a random generator of their own, so the Asterisk pairs and the whole test split are the same
 with and without ``--words``.
+
+``--more-noises N`` adds N more training pairs: training clips (prompts and words alike, each at most
+once until all have been used) mixed again, at the training SNRs, with 18 other ambience loops of
+``ufoai-sound`` that no set tests with (:data:`EXTRA_NOISES`, and the rule that chose them). Six
+recordings are few kinds of noise to learn from; these add engines, ventilation, hum, water, sparks and
+footsteps. Their own random generator again keeps every other pair, and the test split, byte-identical.
 """
 
 from __future__ import annotations
@@ -96,6 +102,36 @@ NOISES = {
     "fire03": ("test", "fire (another recording than fire1)", "CC-BY-SA-3.0"),
 }
 """``base/sound/ambience/NAME.ogg`` of ufoai-sound -> (split, what it is, licence from debian/copyright)."""
+EXTRA_NOISES = {
+    **{
+        name: ("train", what, "CC-BY-SA-3.0")
+        for name, what in (
+            ("alien-device", "humming device"),
+            ("alien-generator", "generator"),
+            ("alien-ventilation", "ventilation"),
+            ("alien_engine", "engine"),
+            ("alienatmo", "machine-room atmosphere"),
+            ("alienbase-bubbles", "bubbling liquid"),
+            ("alienenergy1", "electric crackle"),
+            ("alienwormhole", "swirling drone"),
+            ("engine_alien_big", "large engine"),
+            ("engine_alien_medium", "medium engine"),
+            ("engine_alien_small", "small engine"),
+            ("water02", "water (another recording than water01)"),
+            ("water03", "water (a third recording)"),
+        )
+    },
+    "sparks": ("train", "electric sparks", "GPL-2"),
+    "water": ("train", "water (a fourth recording)", "GPL-2"),
+    "hum": ("train", "electric hum", "GPL-2+"),
+    "hum2": ("train", "electric hum (another recording)", "GPL-2+"),
+    "bloodspiderwalk": ("train", "creature footsteps", "CC-BY-3.0"),
+}
+"""``--more-noises``: training-only ambience loops of the same package. The rule, fixed before any model
+trained on them: every ambience file of the package except those whose name shares a word with a noise
+of any test set (fire, thunder, droning, tv, machine, cricket, steam, wind, light, night, sand), music
+(disco, jingle) and voices (radiomessage, aliencom, tv_newswav), and the sub-second cuts (creak,
+sparks_short). What each is was judged from its name; the package does not describe them."""
 NOISE_PACKAGE = "ufoai-sound"
 
 WORDS_PACKAGE = "ktuberling-data"
@@ -104,6 +140,7 @@ WORDS_EXCLUDED = ("ru",)  # the test speaker's language
 WORD_FLOOR_DB = 30.0
 WORD_CLIPPED = 5e-4
 WORD_SEED_OFFSET = 1000
+NOISE_PAIRS_SEED_OFFSET = 2000
 
 SNR_DB = {"train": (0.0, 5.0, 10.0, 15.0), "test": (2.5, 7.5, 12.5, 17.5)}
 """VoiceBank+DEMAND's SNR sets (Valentini-Botinhao et al. 2016)."""
@@ -132,28 +169,44 @@ def apt_fetch(packages: list[str], dest: Path) -> dict[str, str]:
     return versions
 
 
-def fetch(sources: Path, words: bool = False) -> dict[str, str]:
-    """The speech prompts and noise loops (and the words) under ``sources``; package -> version (versions.json)."""
+def fetch(sources: Path, words: bool = False, more_noises: bool = False) -> dict[str, str]:
+    """The speech prompts and noise loops (and the words, and the extra training noises) under ``sources``;
+    package -> version (versions.json)."""
     stamp = sources / "versions.json"
     if stamp.exists():
         versions = json.loads(stamp.read_text())
         if words and WORDS_PACKAGE not in versions:
             versions.update(apt_fetch([WORDS_PACKAGE], sources / "root"))
             stamp.write_text(json.dumps(versions, indent=2))
+        if more_noises and not all((sources / "noise" / f"{name}.ogg").exists() for name in EXTRA_NOISES):
+            with tempfile.TemporaryDirectory() as tmp:
+                again = apt_fetch([NOISE_PACKAGE], Path(tmp))
+                if again[NOISE_PACKAGE] != versions[NOISE_PACKAGE]:
+                    raise SystemExit(
+                        f"{NOISE_PACKAGE} is now {again[NOISE_PACKAGE]}, the cache holds {versions[NOISE_PACKAGE]}: "
+                        "build into a new --sources folder"
+                    )
+                extract_noises(Path(tmp), sources, EXTRA_NOISES)
         return versions
     sources.mkdir(parents=True, exist_ok=True)
     packages = sorted({package for package, *_ in SPEAKERS.values()}) + [NOISE_PACKAGE]
     versions = apt_fetch(packages, sources / "root")
-    pk3 = sources / "root/usr/share/games/ufoai/base/0snd.pk3"
-    (sources / "noise").mkdir(exist_ok=True)
-    with zipfile.ZipFile(pk3) as archive:
-        for name in NOISES:
-            (sources / "noise" / f"{name}.ogg").write_bytes(archive.read(f"sound/ambience/{name}.ogg"))
-    pk3.unlink()  # 18 MB of weapon and UI sounds not needed
+    extract_noises(sources / "root", sources, {**NOISES, **(EXTRA_NOISES if more_noises else {})})
     if words:
         versions.update(apt_fetch([WORDS_PACKAGE], sources / "root"))
     stamp.write_text(json.dumps(versions, indent=2))
     return versions
+
+
+def extract_noises(root: Path, sources: Path, names: dict) -> None:
+    """Copy the named ambience loops out of the extracted ``ufoai-sound`` under ``root`` into
+    ``sources/noise``; the archive (18 MB of weapon and UI sounds not needed) is removed."""
+    pk3 = root / "usr/share/games/ufoai/base/0snd.pk3"
+    (sources / "noise").mkdir(exist_ok=True)
+    with zipfile.ZipFile(pk3) as archive:
+        for name in names:
+            (sources / "noise" / f"{name}.ogg").write_bytes(archive.read(f"sound/ambience/{name}.ogg"))
+    pk3.unlink()
 
 
 def speech_frames(wav: torch.Tensor) -> torch.Tensor:
@@ -284,9 +337,10 @@ def trim(wav: torch.Tensor) -> tuple[int, int] | None:
     return max(0, int(on[0]) * frame - margin), min(wav.numel(), (int(on[-1]) + 1) * frame + margin)
 
 
-def load_noises(sources: Path, split: str) -> dict[str, torch.Tensor]:
+def load_noises(sources: Path, table: dict, split: str) -> dict[str, torch.Tensor]:
+    """The ``split``'s loops of ``table`` (NAME -> (split, ...)), high-passed as they are mixed."""
     noises = {}
-    for name, (noise_split, _, _) in NOISES.items():
+    for name, (noise_split, _, _) in table.items():
         if noise_split == split:
             wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
             noises[name] = AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
@@ -300,31 +354,49 @@ def noise_segment(noise: torch.Tensor, length: int, rng: random.Random) -> tuple
     return noise[offset : offset + length], offset
 
 
-def build(sources: Path, out: Path, n_train: int, n_test: int, seed: int, n_words: int = 0) -> list[dict]:
-    """Write the clean/noisy pairs of both splits (and ``n_words`` KTuberling pairs); one record per clip."""
+def build(
+    sources: Path, out: Path, n_train: int, n_test: int, seed: int, n_words: int = 0, n_noise_pairs: int = 0
+) -> list[dict]:
+    """Write the clean/noisy pairs of both splits (and ``n_words`` KTuberling pairs, and ``n_noise_pairs``
+    training clips mixed again with the extra noises); one record per clip."""
     rng = random.Random(seed)
-    records = []
+    records, train_clips = [], []
     for split, total in (("train", n_train), ("test", n_test)):
         speakers = [name for name, (_, s, _, _) in SPEAKERS.items() if s == split]
-        noises = load_noises(sources, split)
+        noises = load_noises(sources, NOISES, split)
         if split == "train":  # for on-the-fly mixing; the test noises stay inside the test pairs
-            for noise_name, wav in noises.items():
-                peak = float(wav.abs().max())
-                save_audio(out / "noise" / "train" / f"{noise_name}.wav", wav * min(1.0, 0.99 / peak), SAMPLE_RATE)
+            write_noises(out, noises)
         plan = noise_plan(sorted(noises), split, total, rng)
         quotas = [total // len(speakers) + (i < total % len(speakers)) for i in range(len(speakers))]
         for speaker, quota in zip(speakers, quotas):
             for index, clip in enumerate(collect_clips(sources, speaker, quota, rng)):
                 name = f"{speaker.split('_')[0]}_{speaker.split('_')[-1]}_{index:03d}.wav"
                 records.append(write_pair(out, split, name, clip, noises, plan.pop(), rng))
+                train_clips += [clip] if split == "train" else []
     if n_words:  # a generator of their own: the pairs above are the same with and without them
         rng = random.Random(seed + WORD_SEED_OFFSET)
-        noises = load_noises(sources, "train")
+        noises = load_noises(sources, NOISES, "train")
         plan = noise_plan(sorted(noises), "train", n_words, rng)
         for index, clip in enumerate(collect_words(sources, n_words, rng)):
             name = f"{clip['speaker']}_{index:03d}.wav"
             records.append(write_pair(out, "train", name, clip, noises, plan.pop(), rng))
+            train_clips.append(clip)
+    if n_noise_pairs:  # again a generator of their own: everything above is the same without them
+        rng = random.Random(seed + NOISE_PAIRS_SEED_OFFSET)
+        noises = load_noises(sources, EXTRA_NOISES, "train")
+        write_noises(out, noises)
+        plan = noise_plan(sorted(noises), "train", n_noise_pairs, rng)
+        order = rng.sample(range(len(train_clips)), len(train_clips))
+        for index in range(n_noise_pairs):
+            clip = train_clips[order[index % len(order)]]
+            records.append(write_pair(out, "train", f"extra_noise_{index:03d}.wav", clip, noises, plan.pop(), rng))
     return records
+
+
+def write_noises(out: Path, noises: dict[str, torch.Tensor]) -> None:
+    for noise_name, wav in noises.items():
+        peak = float(wav.abs().max())
+        save_audio(out / "noise" / "train" / f"{noise_name}.wav", wav * min(1.0, 0.99 / peak), SAMPLE_RATE)
 
 
 def noise_plan(names: list[str], split: str, total: int, rng: random.Random) -> list[tuple[str, float]]:
@@ -370,6 +442,8 @@ def write_pair(
 
 
 def manifest(versions: dict[str, str], records: list[dict], seed: int) -> dict:
+    extra_noises = EXTRA_NOISES if any(r["noise"] in EXTRA_NOISES for r in records) else {}
+
     def seconds(split: str) -> float:
         return round(sum(r["end_s"] - r["start_s"] for r in records if r["split"] == split), 1)
 
@@ -396,7 +470,7 @@ def manifest(versions: dict[str, str], records: list[dict], seed: int) -> dict:
                 "what": what,
                 "licence": licence,
             }
-            for name, (split, what, licence) in NOISES.items()
+            for name, (split, what, licence) in {**NOISES, **extra_noises}.items()
         },
         **(
             {
@@ -426,15 +500,18 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=100, help="training pairs")
     parser.add_argument("--test", type=int, default=30, help="test pairs")
     parser.add_argument("--words", type=int, default=0, help="more training pairs of KTuberling's spoken words")
+    parser.add_argument(
+        "--more-noises", type=int, default=0, help="more training pairs: training clips mixed with EXTRA_NOISES"
+    )
     parser.add_argument("--seed", type=int, default=0)
     opts = parser.parse_args()
     sources = opts.sources or opts.out.with_name(opts.out.name + "_sources")
     if (opts.out / "manifest.json").exists():
         print(f"{opts.out} is already built; remove it to build again")
         return
-    versions = fetch(sources, words=opts.words > 0)
+    versions = fetch(sources, words=opts.words > 0, more_noises=opts.more_noises > 0)
     shutil.rmtree(opts.out, ignore_errors=True)
-    records = build(sources, opts.out, opts.train, opts.test, opts.seed, opts.words)
+    records = build(sources, opts.out, opts.train, opts.test, opts.seed, opts.words, opts.more_noises)
     info = manifest(versions, records, opts.seed)
     (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
     summary = {key: info[key] for key in ("counts", "seconds", "snr_db")}
