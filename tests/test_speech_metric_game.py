@@ -65,7 +65,7 @@ def test_the_metric_option_adds_a_discriminator_and_its_terms_to_both_sides() ->
     models.zero_grad()
     models.discriminators["metric"].eval()  # spectral norm's power iteration holds still
     g_terms = objective.generator_terms(batch, generated)
-    assert set(g_terms) == {"g_adv", "spectral_l1", "metric/g"}
+    assert set(g_terms) == {"g_adv", "spectral_l1", "si_sdr", "metric/g"}
     predicted = models.discriminators["metric"](generated.fake.detach(), batch["x"])
     assert g_terms["metric/g"].item() == pytest.approx(3 * (predicted - 1).square().mean().item(), rel=1e-4)
     g_terms["metric/g"].backward()
