@@ -31,7 +31,6 @@ import argparse
 import json
 import random
 import shutil
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,9 +42,11 @@ from speech_real_set import (
     FRAME_S,
     MARGIN_S,
     NOISE_HIGHPASS_HZ,
+    NOISE_PACKAGE,
     SAMPLE_RATE,
     SNR_DB,
     apt_fetch,
+    extract_noises,
     noise_segment,
     speech_frames,
 )
@@ -55,7 +56,6 @@ from cgp.datasets.procedural_speech import mix_at_snr
 
 SPEECH_PACKAGE = "pocketsphinx-testdata"
 SPEECH_DIR = "usr/share/pocketsphinx/test/data"
-NOISE_PACKAGE = "ufoai-sound"
 NOISES = {
     "cricket_loop": ("crickets", "GPL-2+"),
     "steam": ("steam hiss", "GPL-2+"),
@@ -73,12 +73,7 @@ def fetch(sources: Path, speech_package: str = SPEECH_PACKAGE, noises: dict = NO
         return json.loads(stamp.read_text())
     sources.mkdir(parents=True, exist_ok=True)
     versions = apt_fetch([speech_package, NOISE_PACKAGE], sources / "root")
-    pk3 = sources / "root/usr/share/games/ufoai/base/0snd.pk3"
-    (sources / "noise").mkdir(exist_ok=True)
-    with zipfile.ZipFile(pk3) as archive:
-        for name in noises:
-            (sources / "noise" / f"{name}.ogg").write_bytes(archive.read(f"sound/ambience/{name}.ogg"))
-    pk3.unlink()
+    extract_noises(sources / "root", sources, noises)
     stamp.write_text(json.dumps(versions, indent=2))
     return versions
 
