@@ -5,10 +5,10 @@ The generator maps the noisy waveform's compressed STFT magnitude to a mask (or 
 rebuilds the waveform with the noisy phase; the discriminator judges (noisy, candidate) spectrogram
 pairs patch by patch with a least-squares loss; the generator also minimises a weighted spectral L1
 to the clean speech and the negative SI-SDR of its waveform (and, optionally, a multi-resolution STFT
-loss and a waveform L1). The
-adversarial term weighs 0.1: at the core's 1 it restores the spectrogram's fine structure but costs
-SI-SDR and PESQ on real recordings. The ablation is one flag each, ``objective.gan_weight=0`` (L1
-only) and ``model.conditional_discriminator=false``.
+loss and a waveform L1). The adversarial term weighs 0.1: at the core's 1 it restores the
+spectrogram's fine structure but costs SI-SDR and PESQ on real recordings. The ablation is one flag
+each, ``objective.gan_weight=0`` (the regression terms alone) and
+``model.conditional_discriminator=false``.
 """
 
 from __future__ import annotations
