@@ -337,14 +337,15 @@ def trim(wav: torch.Tensor) -> tuple[int, int] | None:
     return max(0, int(on[0]) * frame - margin), min(wav.numel(), (int(on[-1]) + 1) * frame + margin)
 
 
+def highpassed_noise(sources: Path, name: str) -> torch.Tensor:
+    """The ambience loop ``sources/noise/NAME.ogg`` at the task's rate, high-passed as every set mixes it."""
+    wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
+    return AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
+
+
 def load_noises(sources: Path, table: dict, split: str) -> dict[str, torch.Tensor]:
-    """The ``split``'s loops of ``table`` (NAME -> (split, ...)), high-passed as they are mixed."""
-    noises = {}
-    for name, (noise_split, _, _) in table.items():
-        if noise_split == split:
-            wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
-            noises[name] = AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
-    return noises
+    """The ``split``'s loops of ``table`` (NAME -> (split, ...)), high-passed."""
+    return {name: highpassed_noise(sources, name) for name, (part, _, _) in table.items() if part == split}
 
 
 def noise_segment(noise: torch.Tensor, length: int, rng: random.Random) -> tuple[torch.Tensor, int]:
@@ -361,25 +362,25 @@ def build(
     training clips mixed again with the extra noises); one record per clip."""
     rng = random.Random(seed)
     records, train_clips = [], []
+    train_noises = load_noises(sources, NOISES, "train")
+    write_noises(out, train_noises)  # for on-the-fly mixing; the test noises stay inside the test pairs
     for split, total in (("train", n_train), ("test", n_test)):
         speakers = [name for name, (_, s, _, _) in SPEAKERS.items() if s == split]
-        noises = load_noises(sources, NOISES, split)
-        if split == "train":  # for on-the-fly mixing; the test noises stay inside the test pairs
-            write_noises(out, noises)
+        noises = train_noises if split == "train" else load_noises(sources, NOISES, split)
         plan = noise_plan(sorted(noises), split, total, rng)
         quotas = [total // len(speakers) + (i < total % len(speakers)) for i in range(len(speakers))]
         for speaker, quota in zip(speakers, quotas):
             for index, clip in enumerate(collect_clips(sources, speaker, quota, rng)):
                 name = f"{speaker.split('_')[0]}_{speaker.split('_')[-1]}_{index:03d}.wav"
                 records.append(write_pair(out, split, name, clip, noises, plan.pop(), rng))
-                train_clips += [clip] if split == "train" else []
+                if split == "train":
+                    train_clips.append(clip)
     if n_words:  # a generator of their own: the pairs above are the same with and without them
         rng = random.Random(seed + WORD_SEED_OFFSET)
-        noises = load_noises(sources, NOISES, "train")
-        plan = noise_plan(sorted(noises), "train", n_words, rng)
+        plan = noise_plan(sorted(train_noises), "train", n_words, rng)
         for index, clip in enumerate(collect_words(sources, n_words, rng)):
             name = f"{clip['speaker']}_{index:03d}.wav"
-            records.append(write_pair(out, "train", name, clip, noises, plan.pop(), rng))
+            records.append(write_pair(out, "train", name, clip, train_noises, plan.pop(), rng))
             train_clips.append(clip)
     if n_noise_pairs:  # again a generator of their own: everything above is the same without them
         rng = random.Random(seed + NOISE_PAIRS_SEED_OFFSET)
@@ -394,6 +395,7 @@ def build(
 
 
 def write_noises(out: Path, noises: dict[str, torch.Tensor]) -> None:
+    """``OUT/noise/train/NAME.wav``, each loop scaled down where it would clip."""
     for noise_name, wav in noises.items():
         peak = float(wav.abs().max())
         save_audio(out / "noise" / "train" / f"{noise_name}.wav", wav * min(1.0, 0.99 / peak), SAMPLE_RATE)

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchaudio.functional as AF
 from speech_real_set import (
     CLEAN_RMS_DBFS,
     FRAME_S,
@@ -47,6 +46,7 @@ from speech_real_set import (
     SNR_DB,
     apt_fetch,
     extract_noises,
+    highpassed_noise,
     noise_segment,
     speech_frames,
 )
@@ -103,10 +103,8 @@ class TestMixer:
     the (noise, SNR) pairs of the test SNRs in a seeded random order; returns one record per mixture."""
 
     def __init__(self, sources: Path, out: Path, names: dict, rng: random.Random) -> None:
-        self.out, self.rng, self.noises = out, rng, {}
-        for name in names:
-            wav = load_audio(sources / "noise" / f"{name}.ogg", SAMPLE_RATE).double()
-            self.noises[name] = AF.highpass_biquad(wav, SAMPLE_RATE, NOISE_HIGHPASS_HZ).float()
+        self.out, self.rng = out, rng
+        self.noises = {name: highpassed_noise(sources, name) for name in names}
         self.plan = [(noise, snr) for noise in sorted(self.noises) for snr in SNR_DB["test"]]
         rng.shuffle(self.plan)
         self.turn = 0
