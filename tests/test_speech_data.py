@@ -15,7 +15,7 @@ from cgp.core.data import SeededItems
 from cgp.core.errors import ConfigError, DataError
 from cgp.datasets.audio import load_audio, save_audio
 from cgp.datasets.procedural_speech import NOISE_KINDS, ProceduralSpeech, make_noise, make_voice
-from cgp.datasets.speech import MixedNoise, NoiseFree, NoisyCleanFolder, RecordingChain, RemixedPairs
+from cgp.datasets.speech import MixedNoise, NoiseFree, NoisyCleanFolder, RecordingChain, RemixedPairs, SpeedChange
 
 RATE = 16000
 
@@ -312,6 +312,50 @@ def test_noise_free_items_come_at_their_share_with_the_clean_speech_as_input() -
     assert all(not SeededItems(NoiseFree(pairs, 0.0))[(0, s)]["name"].endswith("noise-free") for s in range(20))
     with pytest.raises(ConfigError, match="noise-free share"):
         NoiseFree(pairs, 1.5)
+
+
+class _Tone(torch.utils.data.Dataset):
+    """One item: a 1-kHz sine as the clean side, twice it as the noisy side."""
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, i: int) -> dict:
+        clean = 0.1 * torch.sin(2 * torch.pi * 1000 * torch.arange(18000) / RATE)
+        return {"x": clean, "cond": 2 * clean, "name": "tone"}
+
+
+def test_speed_change_moves_the_pitch_by_whole_percents_and_keeps_the_pair_aligned() -> None:
+    assert SpeedChange.source_length(16000, 0.1) == 17601
+    ds = SeededItems(SpeedChange(_Tone(), 16000, 0.1))
+    peaks = set()
+    for seed in range(30):
+        item = ds[(0, seed)]
+        assert item["x"].shape == (16000,) and item["cond"].shape == (16000,) and item["name"] == "tone"
+        # one factor and one offset for both sides: the noisy side is still twice the clean side
+        assert torch.allclose(item["cond"], 2 * item["x"], atol=1e-6)
+        spectrum = torch.fft.rfft(item["x"].double() * torch.hann_window(16000, dtype=torch.float64)).abs()
+        peak = int(spectrum.argmax())  # 1-Hz bins: a 1-kHz tone played p % as fast peaks at 10 p Hz
+        assert 900 <= peak <= 1100 and peak % 10 == 0
+        peaks.add(peak)
+    assert len(peaks) >= 8  # 21 factors, 30 draws
+    assert torch.equal(ds[(0, 4)]["x"], ds[(0, 4)]["x"])  # a pure function of (seed, index): resumable
+    still = SeededItems(SpeedChange(_Tone(), 16000, 0.0))[(0, 1)]
+    assert int(torch.fft.rfft(still["x"].double()).abs().argmax()) == 1000
+    with pytest.raises(ConfigError, match="speed spread"):
+        SpeedChange(_Tone(), 16000, 0.7)
+
+
+def test_tones_are_tonal_and_shaped_noise_is_not() -> None:
+    def peakiness(kind: str, seed: int) -> float:  # strongest 1-Hz bin over the median of the 101 around it
+        power = np.abs(np.fft.rfft(make_noise(kind, np.random.default_rng(seed), RATE, RATE))) ** 2
+        local = np.median(np.lib.stride_tricks.sliding_window_view(power, 101), axis=1)
+        return float((power[50:-50] / local).max())
+
+    # noise of any spectral envelope: about ln(8000) / ln(2) = 13 for a smooth one (white: the same)
+    assert max(peakiness("white", seed) for seed in range(10)) < 40
+    assert max(peakiness("shaped", seed) for seed in range(10)) < 40
+    assert min(peakiness("tones", seed) for seed in range(10)) > 80
 
 
 def test_procedural_speech_is_a_pure_function_of_seed_split_index() -> None:

@@ -297,6 +297,21 @@ def test_trains_on_a_voicebank_folder_and_on_mixed_noise(tmp_path: Path) -> None
     assert "eval/si_sdr" in (mixed / "metrics.jsonl").read_text()
 
 
+def test_speed_change_wraps_the_training_crops_only() -> None:
+    from cgp.core.data import SeededItems
+    from cgp.datasets.speech import SpeedChange
+
+    plain = _task("data.train_size=4", "data.test_size=2", "data.gain_db=0", "data.eq_db=0")
+    changed = _task("data.train_size=4", "data.test_size=2", "data.gain_db=0", "data.eq_db=0", "data.speed=0.1")
+    train = changed.build_dataset("train")
+    assert isinstance(train, SpeedChange) and train.percents == (90, 110)
+    assert SeededItems(train)[(0, 0)]["x"].shape == (changed.segment_samples,)
+    assert not isinstance(plain.build_dataset("train"), SpeedChange)
+    assert torch.equal(changed.build_dataset("test")[1]["cond"], plain.build_dataset("test")[1]["cond"])
+    with pytest.raises(ConfigError, match="speed"):
+        _task("data.speed=0.6")
+
+
 def test_recording_chain_wraps_the_training_items_only() -> None:
     from cgp.datasets.speech import RecordingChain
 

@@ -10,8 +10,11 @@ to the next. Syllables last 100-300 ms, with rise-and-fall envelopes, short gaps
 frame by frame in the short-time Fourier domain, so one 2-s item costs a few milliseconds.
 
 **Noises** (:data:`NOISE_KINDS`): white, pink (1/f), brown (1/f^2), mains hum (50 or 60 Hz and harmonics),
-babble (3 to 6 other procedural voices) and non-stationary bursts (decaying noise bursts and clicks). An item
-uses one kind, or two mixed, at an SNR drawn uniformly from ``snr_range`` (computed on the whole clean item).
+babble (3 to 6 other procedural voices), non-stationary bursts (decaying noise bursts and clicks), tones
+(steady or pulsed whistles, whines and chirps: insects, alarms, machinery) and shaped noise (noise under a
+random smooth spectral envelope with a slow swell: hiss, wind, fans, engines). The built-in set's items use
+one of :data:`SET_NOISE_KINDS`, or two mixed, at an SNR drawn uniformly from ``snr_range`` (computed on the
+whole clean item); every kind is there for training on other data (``data.synthetic_noises``).
 
 What this is **not**: speech. There are no phonemes, words, coarticulation rules or real prosody, and scores on
 it say nothing about real recordings. It checks that a speech-enhancement pipeline runs and learns (SI-SDR
@@ -31,7 +34,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-NOISE_KINDS = ("white", "pink", "brown", "hum", "babble", "bursts")
+SET_NOISE_KINDS = ("white", "pink", "brown", "hum", "babble", "bursts")
+"""The kinds the built-in set's items draw from (fixed, so its items and scores stay what they were)."""
+NOISE_KINDS = (*SET_NOISE_KINDS, "tones", "shaped")
 
 _FORMANT_RANGES = ((300.0, 900.0), (800.0, 2500.0), (2000.0, 3500.0), (3300.0, 4500.0))
 """Hz; F1-F4 targets, roughly the span of the adult vowels measured by Peterson and Barney (1952)."""
@@ -173,6 +178,10 @@ def make_noise(kind: str, rng: np.random.Generator, n_samples: int, sample_rate:
         noise = sum(10 ** (rng.uniform(-6, 0) / 20) * make_voice(rng, n_samples, sample_rate) for _ in range(talkers))
     elif kind == "bursts":
         noise = _bursts(rng, n_samples, sample_rate)
+    elif kind == "tones":
+        noise = _tones(rng, n_samples, sample_rate)
+    elif kind == "shaped":
+        noise = _shaped(rng, n_samples, sample_rate)
     else:
         raise ValueError(f"unknown noise kind {kind!r}; choose from {', '.join(NOISE_KINDS)}")
     noise = np.asarray(noise, dtype=np.float64)
@@ -222,6 +231,62 @@ def _bursts(rng: np.random.Generator, n_samples: int, sample_rate: int) -> np.nd
     return noise / (np.sqrt(np.mean(noise**2)) + 1e-12) + np.convolve(clicks, ring)[:n_samples]
 
 
+def _tones(rng: np.random.Generator, n_samples: int, sample_rate: int) -> np.ndarray:
+    """1-4 tonal sources: a pure tone (100 Hz-7 kHz) or a harmonic whine (2-6 harmonics of 50-1000 Hz),
+    with a slow wobble of pitch (at most 3 %, so unlike a voice's intonation) and, for half of them, a
+    pulsed envelope (2-40 pulses per second, optionally grouped at 0.3-2 Hz) as crickets, alarms and
+    indicators make."""
+    t = np.arange(n_samples) / sample_rate
+    total = np.zeros(n_samples)
+    for _ in range(int(rng.integers(1, 5))):
+        harmonic = rng.random() < 0.5
+        low, high = (50.0, 1000.0) if harmonic else (100.0, 7000.0)
+        f0 = np.exp(rng.uniform(np.log(low), np.log(high)))
+        wobble = 1 + rng.uniform(0.0, 0.03) * _swell(rng, t, 0.1, 6.0)
+        phase = 2 * np.pi * np.cumsum(f0 * wobble) / sample_rate
+        count = int(rng.integers(2, 7)) if harmonic else 1
+        tone = np.zeros(n_samples)
+        for k in range(1, count + 1):
+            if k * f0 * 1.03 < 0.45 * sample_rate:
+                tone += k ** -rng.uniform(0.5, 1.5) * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+        if rng.random() < 0.5:
+            tone *= _pulses(rng, t, sample_rate)
+        total += 10 ** (rng.uniform(-12, 0) / 20) * tone / (np.sqrt(np.mean(tone**2)) + 1e-12)
+    return total
+
+
+def _pulses(rng: np.random.Generator, t: np.ndarray, sample_rate: int) -> np.ndarray:
+    """An on/off envelope: pulses at 2-40 Hz with a 20-80 % duty cycle, edges smoothed over 3 ms, in half
+    of the cases gated again by slower groups (0.3-2 Hz)."""
+    gate = ((t * rng.uniform(2.0, 40.0) + rng.random()) % 1.0 < rng.uniform(0.2, 0.8)).astype(np.float64)
+    if rng.random() < 0.5:
+        gate *= (t * rng.uniform(0.3, 2.0) + rng.random()) % 1.0 < rng.uniform(0.3, 0.8)
+    edge = np.hanning(max(int(0.003 * sample_rate), 3))
+    return np.convolve(gate, edge / edge.sum(), mode="same")
+
+
+def _shaped(rng: np.random.Generator, n_samples: int, sample_rate: int) -> np.ndarray:
+    """Gaussian noise under a random smooth spectral envelope (a tilt of +-12 dB per decade of frequency
+    plus 2-5 bells of +-20 dB, 0.5-2 octaves wide, centred at 100 Hz-7 kHz) and a slow swell (0.1-4 Hz,
+    depth up to 80 %): hiss, steam, wind, fans and engines that white, pink and brown noise do not cover."""
+    spectrum = np.fft.rfft(rng.standard_normal(n_samples))
+    octaves = np.log2(np.maximum(np.fft.rfftfreq(n_samples, 1.0 / sample_rate), 20.0) / 1000.0)
+    db = rng.uniform(-12.0, 12.0) * octaves / np.log2(10.0)
+    for _ in range(int(rng.integers(2, 6))):
+        centre, width = rng.uniform(np.log2(0.1), np.log2(7.0)), rng.uniform(0.25, 1.0)
+        db += rng.uniform(-20.0, 20.0) * np.exp(-0.5 * ((octaves - centre) / width) ** 2)
+    spectrum *= 10 ** (db / 20)
+    spectrum[0] = 0.0
+    noise = np.fft.irfft(spectrum, n_samples)
+    t = np.arange(n_samples) / sample_rate
+    return noise * (1 + rng.uniform(0.0, 0.8) * _swell(rng, t, 0.1, 4.0))
+
+
+def _swell(rng: np.random.Generator, t: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
+    """A sinusoid of unit amplitude at a rate uniform in ``[low_hz, high_hz]`` and a random phase."""
+    return np.sin(2 * np.pi * rng.uniform(low_hz, high_hz) * t + rng.uniform(0, 2 * np.pi))
+
+
 def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """``clean + g * noise`` with ``g`` such that 10 log10(P_clean / P_scaled_noise) = ``snr_db``."""
     gain = math.sqrt(float(np.mean(clean**2)) / (float(np.mean(noise**2)) * 10 ** (snr_db / 10) + 1e-20))
@@ -258,7 +323,7 @@ class ProceduralSpeech(Dataset):
             raise IndexError(f"item {index} is outside this {self.size}-item dataset")
         rng = np.random.default_rng([*self._entropy, index])
         clean = make_voice(rng, self.n_samples, self.sample_rate) * 10 ** (rng.uniform(-32, -18) / 20)
-        kinds = rng.choice(NOISE_KINDS, 2 if rng.random() < 0.3 else 1, replace=False)
+        kinds = rng.choice(SET_NOISE_KINDS, 2 if rng.random() < 0.3 else 1, replace=False)
         noise = sum(
             10 ** (rng.uniform(-10, 0) / 20 if i else 0.0)
             * make_noise(str(kind), rng, self.n_samples, self.sample_rate)

@@ -19,13 +19,16 @@ same sample, in any worker and after a resume.
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torchaudio
 from torch.utils.data import Dataset
 
 from cgp.core.errors import ConfigError, DataError
@@ -378,6 +381,51 @@ class RecordingChain(Dataset):
             height = self.eq_db * (2 * float(torch.rand(())) - 1)
             db = db + height * torch.exp(-0.5 * ((octaves - centre) / width) ** 2)
         return 10 ** (db / 20)
+
+
+class SpeedChange(Dataset):
+    """Training items played faster or slower: voices the set does not hold (speed perturbation, as in
+    Kaldi's recipes and SpeechBrain's ``SpeedPerturb``; Ko et al. 2015, "Audio augmentation for speech
+    recognition").
+
+    Each item is resampled by a factor drawn uniformly from ``1 - spread`` to ``1 + spread`` in steps of
+    1 % (``torchaudio.functional.resample`` from ``100 * factor`` to 100 Hz, read at the set's rate), so
+    the pitch, the formants and the tempo all move by that factor, as between a shorter and a longer
+    vocal tract. The clean and the noisy waveform are resampled alike (resampling is linear, so the noisy
+    one stays the clean one plus the equally changed noise), then cropped at one random offset to
+    ``segment`` samples. ``dataset`` must yield items of at least :meth:`source_length` samples. The
+    draws come from the global torch RNG, which the core's loader seeds per item.
+    """
+
+    def __init__(self, dataset: Dataset, segment: int, spread: float) -> None:
+        if not 0.0 <= spread < 0.5:
+            raise ConfigError(f"the speed spread must be in [0, 0.5), got {spread}")
+        self.dataset, self.segment = dataset, segment
+        self.percents = (round(100 * (1 - spread)), round(100 * (1 + spread)))
+
+    @staticmethod
+    def source_length(segment: int, spread: float) -> int:
+        """Samples an item needs so that the fastest change still leaves ``segment`` of them."""
+        return math.ceil(segment * (round(100 * (1 + spread)) / 100)) + 1
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.dataset[index]
+        percent = int(torch.randint(self.percents[0], self.percents[1] + 1, ()))
+        clean, noisy = item["x"], item["cond"]
+        if percent != 100:
+            change = _speed_resampler(percent)
+            clean, noisy = change(clean), change(noisy)
+        clean, noisy = random_crop([clean, noisy], self.segment)
+        return {**item, "x": clean, "cond": noisy}
+
+
+@functools.lru_cache(maxsize=128)
+def _speed_resampler(percent: int) -> torchaudio.transforms.Resample:
+    """Resampling from ``percent`` to 100: ``percent / 100`` times faster when read at the same rate."""
+    return torchaudio.transforms.Resample(percent, 100)
 
 
 class NoiseFree(Dataset):

@@ -36,8 +36,16 @@ from cgp.core.losses import TermLoss
 from cgp.core.objective import Objective
 from cgp.core.seeding import isolated_rng
 from cgp.core.task import Task
-from cgp.datasets.procedural_speech import NOISE_KINDS, ProceduralSpeech
-from cgp.datasets.speech import MixedNoise, NoiseFree, NoisyCleanFolder, RecordingChain, RemixedPairs, random_crop
+from cgp.datasets.procedural_speech import SET_NOISE_KINDS, ProceduralSpeech
+from cgp.datasets.speech import (
+    MixedNoise,
+    NoiseFree,
+    NoisyCleanFolder,
+    RecordingChain,
+    RemixedPairs,
+    SpeedChange,
+    random_crop,
+)
 from cgp.nn.init import init_weights
 from cgp.nn.patchgan import NLayerDiscriminator
 from cgp.plugins.speech_enhance.frontend import STFTFrontEnd
@@ -102,13 +110,14 @@ class SpeechDataConfig(DataConfig):
         0.5,
         ge=0,
         le=1,
-        description="share of the remixed crops whose noise is a procedural one instead (white, pink, brown, hum, "
-        "babble, bursts) at an SNR uniform in [snr_low, snr_high]: more kinds of noise than a small set holds",
+        description="share of the remixed crops whose noise is a procedural one instead (data.synthetic_noises) "
+        "at an SNR uniform in [snr_low, snr_high]: more kinds of noise than a small set holds",
     )
-    synthetic_noises: list[Literal["white", "pink", "brown", "hum", "babble", "bursts"]] = Field(
-        default_factory=lambda: list(NOISE_KINDS),
+    synthetic_noises: list[Literal["white", "pink", "brown", "hum", "babble", "bursts", "tones", "shaped"]] = Field(
+        default_factory=lambda: list(SET_NOISE_KINDS),
         min_length=1,
-        description="the procedural noise families data.remix_synthetic draws from (babble: other procedural voices)",
+        description="the procedural noise families data.remix_synthetic draws from (babble: other procedural voices; "
+        "tones: whistles, whines, chirps; shaped: noise under a random spectral envelope; default: the first six)",
     )
     clean_root: Path | None = Field(None, description="clean speech to mix with data.noise_root on the fly")
     noise_root: Path | None = Field(None, description="noise recordings for on-the-fly mixing")
@@ -140,6 +149,14 @@ class SpeechDataConfig(DataConfig):
         le=1,
         description="share of training items whose recording gets a low-frequency rumble and DC offset (35-10 dB "
         "below the speech, below 40-100 Hz), clean and noisy alike: it is kept, not removed; 0: off",
+    )
+    speed: float = Field(
+        0.0,
+        ge=0,
+        le=0.3,
+        description="training items play faster or slower by a factor uniform in [1 - speed, 1 + speed] (1 % steps), "
+        "clean and noisy alike, so pitch and formants move with it (speed perturbation): voices the set does not "
+        "hold; 0: off",
     )
     noise_free: float = Field(
         0.0,
@@ -295,14 +312,22 @@ class SpeechEnhanceTask(Task):
         d = self.config.data
         if split != "train":
             return self._test_items(split)
-        train = self._training_items()
+        if d.speed:
+            train = SpeedChange(
+                self._training_items(SpeedChange.source_length(self.segment_samples, d.speed)),
+                self.segment_samples,
+                d.speed,
+            )
+        else:
+            train = self._training_items(self.segment_samples)
         if d.noise_free:
             train = NoiseFree(train, d.noise_free)
         if not (d.gain_db or d.eq_db or d.rumble):
             return train
         return RecordingChain(train, d.sample_rate, d.gain_db, d.eq_db, rumble=d.rumble)
 
-    def _training_items(self) -> Dataset:
+    def _training_items(self, segment: int) -> Dataset:
+        """Training crops of ``segment`` samples."""
         d = self.config.data
         snr = (d.snr_low, d.snr_high)
         if d.root is not None:
@@ -315,12 +340,12 @@ class SpeechEnhanceTask(Task):
                     f"{d.remix_synthetic:.0%}",
                 )
             return RemixedPairs(
-                pairs, self.segment_samples, d.remix, d.remix_synthetic, snr, d.sample_rate, kinds=d.synthetic_noises
+                pairs, segment, d.remix, d.remix_synthetic, snr, d.sample_rate, kinds=d.synthetic_noises
             )
         if d.clean_root is not None:
-            return MixedNoise(d.clean_root, d.noise_root, d.sample_rate, self.segment_samples, snr, size=d.train_size)
+            return MixedNoise(d.clean_root, d.noise_root, d.sample_rate, segment, snr, size=d.train_size)
         data = ProceduralSpeech("train", d.train_size, d.sample_rate, d.item_seconds, snr, seed=d.seed)
-        return RandomCrop(data, self.segment_samples)
+        return RandomCrop(data, segment)
 
     def _test_items(self, split: str) -> Dataset:
         d = self.config.data
