@@ -301,10 +301,10 @@ def test_speed_change_wraps_the_training_crops_only() -> None:
     from cgp.core.data import SeededItems
     from cgp.datasets.speech import SpeedChange
 
-    plain = _task("data.train_size=4", "data.test_size=2", "data.gain_db=0", "data.eq_db=0")
-    changed = _task("data.train_size=4", "data.test_size=2", "data.gain_db=0", "data.eq_db=0", "data.speed=0.1")
+    plain = _task("data.train_size=4", "data.test_size=2", "data.gain_db=0", "data.eq_db=0", "data.speed=0")
+    changed = _task("data.train_size=4", "data.test_size=2", "data.gain_db=0", "data.eq_db=0")  # on by default
     train = changed.build_dataset("train")
-    assert isinstance(train, SpeedChange) and train.percents == (90, 110)
+    assert isinstance(train, SpeedChange) and train.percents == (70, 130)
     assert SeededItems(train)[(0, 0)]["x"].shape == (changed.segment_samples,)
     assert not isinstance(plain.build_dataset("train"), SpeedChange)
     assert torch.equal(changed.build_dataset("test")[1]["cond"], plain.build_dataset("test")[1]["cond"])

@@ -151,12 +151,12 @@ class SpeechDataConfig(DataConfig):
         "below the speech, below 40-100 Hz), clean and noisy alike: it is kept, not removed; 0: off",
     )
     speed: float = Field(
-        0.0,
+        0.3,
         ge=0,
-        le=0.3,
+        le=0.45,
         description="training items play faster or slower by a factor uniform in [1 - speed, 1 + speed] (1 % steps), "
         "clean and noisy alike, so pitch and formants move with it (speed perturbation): voices the set does not "
-        "hold; 0: off",
+        "hold, such as low male voices when it has mostly higher ones; 0: off",
     )
     noise_free: float = Field(
         0.0,
