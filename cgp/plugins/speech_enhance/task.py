@@ -8,7 +8,9 @@ to the clean speech and the negative SI-SDR of its waveform (and, optionally, a 
 loss and a waveform L1). The adversarial term weighs 0.1: at the core's 1 it restores the
 spectrogram's fine structure but costs SI-SDR and PESQ on real recordings. The ablation is one flag
 each, ``objective.gan_weight=0`` (the regression terms alone) and
-``model.conditional_discriminator=false``.
+``model.conditional_discriminator=false``. Training crops are played at a random speed (±30 %,
+``data.speed``) and heard through a random recording chain (``data.gain_db``, ``data.eq_db``): more
+voices and microphones than a small set holds.
 """
 
 from __future__ import annotations
