@@ -92,7 +92,7 @@ def load_audio(path: Path, sample_rate: int) -> torch.Tensor:
         return wav
     _note_resampling(path, rate, sample_rate)
     with torch.no_grad():
-        return _resampler(rate, sample_rate)(wav)
+        return resampler(rate, sample_rate)(wav)
 
 
 def iter_audio_blocks(path: Path, sample_rate: int, block_samples: int) -> Iterator[torch.Tensor]:
@@ -262,8 +262,9 @@ def _to_int16(data: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(data * 32768.0), -32768, 32767).astype(np.int16)
 
 
-@functools.lru_cache(maxsize=16)
-def _resampler(orig: int, new: int) -> torchaudio.transforms.Resample:
+@functools.lru_cache(maxsize=128)
+def resampler(orig: int, new: int) -> torchaudio.transforms.Resample:
+    """torchaudio's resampler from ``orig`` to ``new`` Hz, built once per pair (its kernel is the cost)."""
     return torchaudio.transforms.Resample(orig, new)
 
 
@@ -277,7 +278,7 @@ class _BlockResampler:
     """
 
     def __init__(self, orig: int, new: int) -> None:
-        resample = _resampler(orig, new)
+        resample = resampler(orig, new)
         self.kernel: torch.Tensor = resample.kernel
         self.stride = orig // resample.gcd
         self.phases = new // resample.gcd

@@ -210,7 +210,7 @@ def _hum(rng: np.random.Generator, n_samples: int, sample_rate: int) -> np.ndarr
         amplitude = odd * k ** -rng.uniform(0.5, 1.5) * rng.uniform(0.3, 1.0)
         hum += np.float32(amplitude) * np.imag(power * np.complex64(np.exp(1j * rng.uniform(0, 2 * np.pi))))
         power *= base
-    return hum * (1 + 0.2 * np.sin(2 * np.pi * rng.uniform(0.1, 1.0) * t + rng.uniform(0, 2 * np.pi)))
+    return hum * (1 + 0.2 * _swell(rng, t, 0.1, 1.0))
 
 
 def _bursts(rng: np.random.Generator, n_samples: int, sample_rate: int) -> np.ndarray:

@@ -19,7 +19,6 @@ same sample, in any worker and after a resume.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -28,11 +27,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torchaudio
 from torch.utils.data import Dataset
 
 from cgp.core.errors import ConfigError, DataError
-from cgp.datasets.audio import list_audio, load_audio
+from cgp.datasets.audio import list_audio, load_audio, resampler
 from cgp.datasets.paths import inside_root, pair_by_stem, require_dir
 from cgp.datasets.procedural_speech import NOISE_KINDS, make_noise
 
@@ -416,16 +414,10 @@ class SpeedChange(Dataset):
         percent = int(torch.randint(self.percents[0], self.percents[1] + 1, ()))
         clean, noisy = item["x"], item["cond"]
         if percent != 100:
-            change = _speed_resampler(percent)
+            change = resampler(percent, 100)  # percent / 100 times faster, read at the same rate
             clean, noisy = change(clean), change(noisy)
         clean, noisy = random_crop([clean, noisy], self.segment)
         return {**item, "x": clean, "cond": noisy}
-
-
-@functools.lru_cache(maxsize=128)
-def _speed_resampler(percent: int) -> torchaudio.transforms.Resample:
-    """Resampling from ``percent`` to 100: ``percent / 100`` times faster when read at the same rate."""
-    return torchaudio.transforms.Resample(percent, 100)
 
 
 class NoiseFree(Dataset):
