@@ -225,6 +225,64 @@ def test_remix_synthetic_noises_only_of_the_chosen_kinds(tmp_path: Path) -> None
             RemixedPairs(pairs, 4000, probability=1.0, synthetic=1.0, kinds=bad)
 
 
+def _peak_hz(signal: torch.Tensor) -> int:
+    """The strongest bin of a 16000-sample signal's windowed spectrum: 1-Hz bins at 16 kHz."""
+    return int(torch.fft.rfft(signal.double() * torch.hann_window(len(signal), dtype=torch.float64)).abs().argmax())
+
+
+def tonal_noise_pairs(tmp_path: Path) -> Path:
+    """Two pairs whose noise is a 1-kHz tone (16000 samples: a whole number of its periods, so it loops
+    seamlessly) over a quieter 180-Hz 'speech' tone."""
+    t = torch.arange(RATE) / RATE
+    for side in ("clean", "noisy"):
+        (tmp_path / "train" / side).mkdir(parents=True)
+    for i in range(2):
+        clean = 0.05 * torch.sin(2 * math.pi * 180.0 * t)
+        save_audio(tmp_path / "train" / "clean" / f"p{i}.wav", clean, RATE)
+        save_audio(tmp_path / "train" / "noisy" / f"p{i}.wav", clean + 0.2 * torch.sin(2 * math.pi * 1000.0 * t), RATE)
+    return tmp_path
+
+
+def test_remixed_noise_plays_at_its_own_speed_and_the_speech_keeps_its_own(tmp_path: Path) -> None:
+    pairs = NoisyCleanFolder(tonal_noise_pairs(tmp_path), "train", RATE, segment=None)
+    ds = SeededItems(RemixedPairs(pairs, RATE, probability=1.0, noise_speed=0.1))
+    noise_peaks = set()
+    for seed in range(30):
+        item = ds[(0, seed)]
+        assert item["x"].shape == item["cond"].shape == (RATE,)
+        assert _peak_hz(item["x"]) == 180  # the speech is not resampled
+        peak = _peak_hz(item["cond"] - item["x"])  # a 1-kHz noise played p % as fast peaks at 10 p Hz
+        assert 900 <= peak <= 1100 and peak % 10 == 0
+        noise_peaks.add(peak)
+    assert len(noise_peaks) >= 8  # 21 factors, 30 draws
+    assert torch.equal(ds[(1, 3)]["cond"], ds[(1, 3)]["cond"])  # a pure function of (index, seed)
+    off = SeededItems(RemixedPairs(pairs, RATE, probability=1.0, noise_speed=0.0))
+    default = SeededItems(RemixedPairs(pairs, RATE, probability=1.0))
+    assert torch.equal(off[(0, 5)]["cond"], default[(0, 5)]["cond"])  # 0: no extra draw, the same items
+    assert _peak_hz(off[(0, 5)]["cond"] - off[(0, 5)]["x"]) == 1000
+    with pytest.raises(ConfigError, match=r"noise speed spread must be in \[0, 0.5\), got 0.6"):
+        RemixedPairs(pairs, RATE, probability=1.0, noise_speed=0.6)
+
+
+def test_mixed_noise_at_its_own_speed_keeps_the_snr(tmp_path: Path) -> None:
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "noise").mkdir()
+    t = torch.arange(2 * RATE) / RATE
+    save_audio(tmp_path / "clean" / "s.wav", 0.2 * torch.sin(2 * math.pi * 180.0 * t), RATE)
+    save_audio(tmp_path / "noise" / "tone.wav", 0.1 * torch.sin(2 * math.pi * 1000.0 * t), RATE)
+    ds = SeededItems(
+        MixedNoise(tmp_path / "clean", tmp_path / "noise", RATE, segment=RATE, snr_range=(5, 5), noise_speed=0.2)
+    )
+    peaks = set()
+    for seed in range(20):
+        item = ds[(0, seed)]
+        peak = _peak_hz(item["cond"] - item["x"])
+        assert 800 <= peak <= 1200 and peak % 10 == 0
+        peaks.add(peak)
+        assert abs(snr_db(item) - 5.0) < 0.1
+    assert len(peaks) >= 8
+
+
 class _Pairs(torch.utils.data.Dataset):
     """Two items whose noisy side is the clean side plus a fixed noise: white speech stand-ins."""
 

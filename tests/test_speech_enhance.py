@@ -312,6 +312,35 @@ def test_speed_change_wraps_the_training_crops_only() -> None:
         _task("data.speed=0.6")
 
 
+def test_noise_speed_needs_recorded_noise() -> None:
+    with pytest.raises(ConfigError, match=r"data.noise_speed changes recorded noise.*set data.noise_speed=0"):
+        _task("data.noise_speed=0.2")  # the built-in data: procedural noise only
+    with pytest.raises(ConfigError, match="noise_speed"):
+        _task("data.noise_speed=0.5")
+
+
+def test_noise_speed_reaches_the_remixed_noise(tmp_path: Path) -> None:
+    from cgp.core.data import SeededItems
+
+    t = torch.arange(20000) / 16000
+    for side in ("clean", "noisy"):
+        (tmp_path / "train" / side).mkdir(parents=True)
+    for i in range(2):  # 'speech': a 180-Hz tone; noise: a 1-kHz tone
+        clean = 0.05 * torch.sin(2 * math.pi * 180.0 * t)
+        save_audio(tmp_path / "train" / "clean" / f"p{i}.wav", clean, 16000)
+        save_audio(tmp_path / "train" / "noisy" / f"p{i}.wav", clean + 0.2 * torch.sin(2 * math.pi * 1000.0 * t), 16000)
+    plain = [f"data.root={tmp_path}", "data.remix_synthetic=0", "data.speed=0", "data.gain_db=0", "data.eq_db=0"]
+    peaks = set()
+    config = resolve_config(SpeechEnhanceConfig, "speech_enhance", None, [*plain, "data.noise_speed=0.2"])
+    train = SeededItems(SpeechEnhanceTask(config, load_plugins()).build_dataset("train"))
+    for seed in range(12):
+        item = train[(0, seed)]
+        noise = (item["cond"] - item["x"]).double()
+        spectrum = torch.fft.rfft(noise * torch.hann_window(len(noise), dtype=torch.float64)).abs()
+        peaks.add(round(float(spectrum.argmax()) * 16000 / len(noise)))
+    assert len(peaks) >= 4 and all(780 <= hz <= 1220 for hz in peaks)  # 1 kHz moved by up to 20 %
+
+
 def test_recording_chain_wraps_the_training_items_only() -> None:
     from cgp.datasets.speech import RecordingChain
 

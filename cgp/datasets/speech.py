@@ -123,8 +123,9 @@ class MixedNoise(Dataset):
     ``segment`` samples (or whole if ``None``); a random noise file from a random offset, looped if shorter;
     and an SNR uniform in ``snr_range`` dB, measured against the clean crop's power (see
     :data:`QUIET_SEGMENT`). If the mixture would exceed 0.99 in magnitude, clean and noisy are scaled down
-    together, which leaves the SNR unchanged. Decoded noise files are kept in memory up to ``cache_mb``
-    (per worker process); the rest are decoded per item.
+    together, which leaves the SNR unchanged. With ``noise_speed`` above 0 the noise stretch plays at a
+    random speed, uniform in ``1 +- noise_speed`` in 1 % steps, as in :class:`RemixedPairs`. Decoded noise
+    files are kept in memory up to ``cache_mb`` (per worker process); the rest are decoded per item.
     """
 
     def __init__(
@@ -136,6 +137,7 @@ class MixedNoise(Dataset):
         snr_range: tuple[float, float] = (-5.0, 15.0),
         size: int | None = None,
         cache_mb: float = 256.0,
+        noise_speed: float = 0.0,
     ) -> None:
         if segment is not None and segment <= 0:
             raise ConfigError(f"segment must be a positive number of samples or None, got {segment}")
@@ -143,6 +145,7 @@ class MixedNoise(Dataset):
         if low > high:
             raise ConfigError(f"snr_range must be (low, high) with low <= high, got {tuple(snr_range)}")
         self.sample_rate, self.segment, self.snr_range = sample_rate, segment, (low, high)
+        self.noise_percents = speed_percents(noise_speed, "noise speed spread")
         self.clean = list_audio(require_dir(Path(clean_root), "clean speech folder"))
         self.noises = list_audio(require_dir(Path(noise_root), "noise folder"))
         for files, folder in ((self.clean, clean_root), (self.noises, noise_root)):
@@ -167,7 +170,7 @@ class MixedNoise(Dataset):
             clean = random_crop([clean], self.segment)[0]
         noise_path = self.noises[int(torch.randint(0, len(self.noises), ()))]
         noise, noise_power = self._load_noise(noise_path)
-        noise = _loop_crop(noise, len(clean))
+        noise = _loop_crop_at_speed(noise, len(clean), self.noise_percents)
         snr = self.snr_range[0] + (self.snr_range[1] - self.snr_range[0]) * float(torch.rand(()))
         speech_level = _reference_power(clean, clean_power)
         noise_level = _reference_power(noise, noise_power)
@@ -208,6 +211,25 @@ def _loop_crop(noise: torch.Tensor, length: int) -> torch.Tensor:
     return noise[(start + torch.arange(length)) % len(noise)]
 
 
+def speed_percents(spread: float, what: str = "speed spread") -> tuple[int, int]:
+    """The whole percents a speed change of ``spread`` draws from: ``1 - spread`` to ``1 + spread``."""
+    if not 0.0 <= spread < 0.5:
+        raise ConfigError(f"the {what} must be in [0, 0.5), got {spread}")
+    return round(100 * (1 - spread)), round(100 * (1 + spread))
+
+
+def _loop_crop_at_speed(noise: torch.Tensor, length: int, percents: tuple[int, int]) -> torch.Tensor:
+    """:func:`_loop_crop` played at a random speed of ``percents`` (whole percents, drawn only when they
+    differ from 100), so the noise's pitch and spectrum move by that factor."""
+    if percents == (100, 100):
+        return _loop_crop(noise, length)
+    percent = int(torch.randint(percents[0], percents[1] + 1, ()))
+    if percent == 100:
+        return _loop_crop(noise, length)
+    crop = _loop_crop(noise, math.ceil(length * percent / 100) + 1)
+    return resampler(percent, 100)(crop)[:length]
+
+
 class RemixedPairs(Dataset):
     """Recorded pairs, a share of them remixed on the fly: training crops for pairs that are clean + noise.
 
@@ -219,7 +241,9 @@ class RemixedPairs(Dataset):
     the same offset. A share ``synthetic`` of the remixed crops take a procedural noise instead, one of ``kinds``
     (white, pink, brown, hum, babble, bursts: :func:`cgp.datasets.procedural_speech.make_noise`) at an SNR uniform in
     ``snr_range``, widening the kinds of noise a small set holds. If the mixture would exceed 0.99 in
-    magnitude, clean and noisy are scaled down together.
+    magnitude, clean and noisy are scaled down together. With ``noise_speed`` above 0 each borrowed noise
+    plays at its own random speed, uniform in ``1 +- noise_speed`` in 1 % steps (a resampling: a drone's
+    pitch, a cricket's chirp and a noise's spectrum all move), so a few recordings give many more noises.
 
     The residual ``noisy - clean`` is the noise only where the noisy file is the clean one plus noise, sample
     aligned (VoiceBank+DEMAND, the DNS sets, anything mixed by a script); for recordings that differ in
@@ -237,6 +261,7 @@ class RemixedPairs(Dataset):
         sample_rate: int = 16000,
         cache_mb: float = 256.0,
         kinds: Sequence[str] = NOISE_KINDS,
+        noise_speed: float = 0.0,
     ) -> None:
         if segment <= 0:
             raise ConfigError(f"segment must be a positive number of samples, got {segment}")
@@ -248,6 +273,7 @@ class RemixedPairs(Dataset):
             what = f"unknown procedural noise kinds {unknown}" if unknown else "no procedural noise kinds"
             raise ConfigError(f"{what}; choose one or more of {', '.join(NOISE_KINDS)}")
         self.kinds = tuple(kinds)
+        self.noise_percents = speed_percents(noise_speed, "noise speed spread")
         self.pairs, self.segment, self.probability, self.synthetic = pairs, segment, probability, synthetic
         self.snr_range, self.sample_rate = (float(snr_range[0]), float(snr_range[1])), sample_rate
         self._cache: dict[int, tuple[torch.Tensor, torch.Tensor, str, float]] = {}
@@ -274,7 +300,7 @@ class RemixedPairs(Dataset):
         """A random pair's noise, scaled to that pair's SNR against speech of ``power``."""
         other = int(torch.randint(0, len(self.pairs), ()))
         clean_other, noisy_other, _, power_other = self._whole(other)
-        noise = _loop_crop(noisy_other - clean_other, self.segment)
+        noise = _loop_crop_at_speed(noisy_other - clean_other, self.segment, self.noise_percents)
         return (power / max(power_other, 1e-20)) ** 0.5 * noise, f"remix-{other}"
 
     def _synthetic_noise(self, clean: torch.Tensor, power: float) -> tuple[torch.Tensor, str]:
@@ -396,10 +422,8 @@ class SpeedChange(Dataset):
     """
 
     def __init__(self, dataset: Dataset, segment: int, spread: float) -> None:
-        if not 0.0 <= spread < 0.5:
-            raise ConfigError(f"the speed spread must be in [0, 0.5), got {spread}")
         self.dataset, self.segment = dataset, segment
-        self.percents = (round(100 * (1 - spread)), round(100 * (1 + spread)))
+        self.percents = speed_percents(spread)
 
     @staticmethod
     def source_length(segment: int, spread: float) -> int:

@@ -160,6 +160,14 @@ class SpeechDataConfig(DataConfig):
         "clean and noisy alike, so pitch and formants move with it (speed perturbation): voices the set does not "
         "hold, such as low male voices when it has mostly higher ones; 0: off",
     )
+    noise_speed: float = Field(
+        0.0,
+        ge=0,
+        le=0.45,
+        description="with remixing or on-the-fly mixing, each recorded noise plays at its own random speed, uniform "
+        "in [1 - noise_speed, 1 + noise_speed] (1 % steps), before it is mixed: a drone's pitch, a chirp's rate and "
+        "the noise's spectrum move, so a few noise recordings give many; 0: off",
+    )
     noise_free: float = Field(
         0.0,
         ge=0,
@@ -177,6 +185,11 @@ class SpeechDataConfig(DataConfig):
             raise ValueError("set either data.root (pairs) or data.clean_root + data.noise_root (mixing), not both")
         if self.snr_low > self.snr_high:
             raise ValueError(f"data.snr_low ({self.snr_low}) is above data.snr_high ({self.snr_high})")
+        if self.noise_speed and not (mixing or (self.root is not None and self.remix > 0)):
+            raise ValueError(
+                "data.noise_speed changes recorded noise, which only remixed pairs (data.root with data.remix > 0) "
+                "or on-the-fly mixing (data.clean_root + data.noise_root) use; set data.noise_speed=0"
+            )
         return self
 
 
@@ -342,10 +355,19 @@ class SpeechEnhanceTask(Task):
                     f"{d.remix_synthetic:.0%}",
                 )
             return RemixedPairs(
-                pairs, segment, d.remix, d.remix_synthetic, snr, d.sample_rate, kinds=d.synthetic_noises
+                pairs,
+                segment,
+                d.remix,
+                d.remix_synthetic,
+                snr,
+                d.sample_rate,
+                kinds=d.synthetic_noises,
+                noise_speed=d.noise_speed,
             )
         if d.clean_root is not None:
-            return MixedNoise(d.clean_root, d.noise_root, d.sample_rate, segment, snr, size=d.train_size)
+            return MixedNoise(
+                d.clean_root, d.noise_root, d.sample_rate, segment, snr, size=d.train_size, noise_speed=d.noise_speed
+            )
         data = ProceduralSpeech("train", d.train_size, d.sample_rate, d.item_seconds, snr, seed=d.seed)
         return RandomCrop(data, segment)
 
