@@ -414,6 +414,19 @@ def test_tones_are_tonal_and_shaped_noise_is_not() -> None:
     assert max(peakiness("white", seed) for seed in range(10)) < 40
     assert max(peakiness("shaped", seed) for seed in range(10)) < 40
     assert min(peakiness("tones", seed) for seed in range(10)) > 80
+    assert min(peakiness("whistles", seed) for seed in range(10)) > 80
+
+
+def test_whistles_are_tones_without_the_harmonic_stacks() -> None:
+    def groups(kind: str, seed: int) -> int:  # runs of 1-Hz bins within 20 dB of the strongest, 250 Hz apart
+        power = np.abs(np.fft.rfft(make_noise(kind, np.random.default_rng(seed), RATE, RATE))) ** 2
+        strong = np.flatnonzero(power > power.max() / 100)
+        return 1 + int((np.diff(strong) > 250).sum())
+
+    # 1-4 pure tones (wobble and pulses smear each by well under 250 Hz): at most 4 groups; a whine's
+    # harmonics of a 250-1000 Hz pitch are groups of their own
+    assert max(groups("whistles", seed) for seed in range(40)) <= 4
+    assert max(groups("tones", seed) for seed in range(40)) > 4
 
 
 def test_procedural_speech_is_a_pure_function_of_seed_split_index() -> None:

@@ -115,11 +115,14 @@ class SpeechDataConfig(DataConfig):
         description="share of the remixed crops whose noise is a procedural one instead (data.synthetic_noises) "
         "at an SNR uniform in [snr_low, snr_high]: more kinds of noise than a small set holds",
     )
-    synthetic_noises: list[Literal["white", "pink", "brown", "hum", "babble", "bursts", "tones", "shaped"]] = Field(
+    synthetic_noises: list[
+        Literal["white", "pink", "brown", "hum", "babble", "bursts", "tones", "shaped", "whistles"]
+    ] = Field(
         default_factory=lambda: list(SET_NOISE_KINDS),
         min_length=1,
         description="the procedural noise families data.remix_synthetic draws from (babble: other procedural voices; "
-        "tones: whistles, whines, chirps; shaped: noise under a random spectral envelope; default: the first six)",
+        "tones: whistles, whines, chirps; shaped: noise under a random spectral envelope; whistles: tones' pure tones "
+        "only; default: the first six)",
     )
     clean_root: Path | None = Field(None, description="clean speech to mix with data.noise_root on the fly")
     noise_root: Path | None = Field(None, description="noise recordings for on-the-fly mixing")
