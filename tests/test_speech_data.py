@@ -417,7 +417,7 @@ def test_tones_are_tonal_and_shaped_noise_is_not() -> None:
     assert min(peakiness("whistles", seed) for seed in range(10)) > 80
 
 
-def test_whistles_are_tones_without_the_harmonic_stacks() -> None:
+def test_whistles_are_high_pure_tones_without_harmonic_stacks() -> None:
     def groups(kind: str, seed: int) -> int:  # runs of 1-Hz bins within 20 dB of the strongest, 250 Hz apart
         power = np.abs(np.fft.rfft(make_noise(kind, np.random.default_rng(seed), RATE, RATE))) ** 2
         strong = np.flatnonzero(power > power.max() / 100)
@@ -427,6 +427,14 @@ def test_whistles_are_tones_without_the_harmonic_stacks() -> None:
     # harmonics of a 250-1000 Hz pitch are groups of their own
     assert max(groups("whistles", seed) for seed in range(40)) <= 4
     assert max(groups("tones", seed) for seed in range(40)) > 4
+
+    def low_share(kind: str, seed: int) -> float:  # share of the power below 700 Hz
+        power = np.abs(np.fft.rfft(make_noise(kind, np.random.default_rng(seed), RATE, RATE))) ** 2
+        return float(power[:700].sum() / power.sum())
+
+    # whistles start at 1 kHz, above voices' fundamentals: nothing of them where a vowel's f0 lies
+    assert max(low_share("whistles", seed) for seed in range(40)) < 1e-3
+    assert max(low_share("tones", seed) for seed in range(40)) > 0.5
 
 
 def test_procedural_speech_is_a_pure_function_of_seed_split_index() -> None:

@@ -13,8 +13,8 @@ frame by frame in the short-time Fourier domain, so one 2-s item costs a few mil
 babble (3 to 6 other procedural voices), non-stationary bursts (decaying noise bursts and clicks), tones
 (steady or pulsed whistles, whines and chirps: insects, alarms, machinery) and shaped noise (noise under a
 random smooth spectral envelope with a slow swell: hiss, wind, fans, engines) and whistles (the pure
-tones of ``tones`` without its harmonic whines, whose stacks of harmonics with little intonation resemble
-sustained voiced speech). The built-in set's items use
+tones of ``tones`` from 1 kHz up, without its harmonic whines: insects, beeps, whistles; a steady tone or
+harmonic stack at a voice's pitch is what a sustained vowel looks like). The built-in set's items use
 one of :data:`SET_NOISE_KINDS`, or two mixed, at an SNR drawn uniformly from ``snr_range`` (computed on the
 whole clean item); every kind is there for training on other data (``data.synthetic_noises``).
 
@@ -39,6 +39,9 @@ from torch.utils.data import Dataset
 SET_NOISE_KINDS = ("white", "pink", "brown", "hum", "babble", "bursts")
 """The kinds the built-in set's items draw from (fixed, so its items and scores stay what they were)."""
 NOISE_KINDS = (*SET_NOISE_KINDS, "tones", "shaped", "whistles")
+WHISTLES_LOWEST_HZ = 1000.0
+"""Whistles stay above voices' fundamentals and most of their first formant: a steady pure tone lower down
+is what a high voice's sustained vowel looks like, and a model taught to remove it removes such vowels."""
 
 _FORMANT_RANGES = ((300.0, 900.0), (800.0, 2500.0), (2000.0, 3500.0), (3300.0, 4500.0))
 """Hz; F1-F4 targets, roughly the span of the adult vowels measured by Peterson and Barney (1952)."""
@@ -183,7 +186,7 @@ def make_noise(kind: str, rng: np.random.Generator, n_samples: int, sample_rate:
     elif kind == "tones":
         noise = _tones(rng, n_samples, sample_rate)
     elif kind == "whistles":
-        noise = _tones(rng, n_samples, sample_rate, harmonic_share=0.0)
+        noise = _tones(rng, n_samples, sample_rate, harmonic_share=0.0, lowest_pure=WHISTLES_LOWEST_HZ)
     elif kind == "shaped":
         noise = _shaped(rng, n_samples, sample_rate)
     else:
@@ -235,16 +238,22 @@ def _bursts(rng: np.random.Generator, n_samples: int, sample_rate: int) -> np.nd
     return noise / (np.sqrt(np.mean(noise**2)) + 1e-12) + np.convolve(clicks, ring)[:n_samples]
 
 
-def _tones(rng: np.random.Generator, n_samples: int, sample_rate: int, harmonic_share: float = 0.5) -> np.ndarray:
-    """1-4 tonal sources: a pure tone (100 Hz-7 kHz) or, with probability ``harmonic_share``, a harmonic
-    whine (2-6 harmonics of 50-1000 Hz), with a slow wobble of pitch (at most 3 %, so unlike a voice's
-    intonation) and, for half of them, a pulsed envelope (2-40 pulses per second, optionally grouped at
-    0.3-2 Hz) as crickets, alarms and indicators make."""
+def _tones(
+    rng: np.random.Generator,
+    n_samples: int,
+    sample_rate: int,
+    harmonic_share: float = 0.5,
+    lowest_pure: float = 100.0,
+) -> np.ndarray:
+    """1-4 tonal sources: a pure tone (``lowest_pure`` Hz-7 kHz) or, with probability ``harmonic_share``, a
+    harmonic whine (2-6 harmonics of 50-1000 Hz), with a slow wobble of pitch (at most 3 %, so unlike a
+    voice's intonation) and, for half of them, a pulsed envelope (2-40 pulses per second, optionally
+    grouped at 0.3-2 Hz) as crickets, alarms and indicators make."""
     t = np.arange(n_samples) / sample_rate
     total = np.zeros(n_samples)
     for _ in range(int(rng.integers(1, 5))):
         harmonic = rng.random() < harmonic_share
-        low, high = (50.0, 1000.0) if harmonic else (100.0, 7000.0)
+        low, high = (50.0, 1000.0) if harmonic else (lowest_pure, 7000.0)
         f0 = np.exp(rng.uniform(np.log(low), np.log(high)))
         wobble = 1 + rng.uniform(0.0, 0.03) * _swell(rng, t, 0.1, 6.0)
         phase = 2 * np.pi * np.cumsum(f0 * wobble) / sample_rate

@@ -122,7 +122,7 @@ class SpeechDataConfig(DataConfig):
         min_length=1,
         description="the procedural noise families data.remix_synthetic draws from (babble: other procedural voices; "
         "tones: whistles, whines, chirps; shaped: noise under a random spectral envelope; whistles: tones' pure tones "
-        "only; default: the first six)",
+        "from 1 kHz up; default: the first six)",
     )
     clean_root: Path | None = Field(None, description="clean speech to mix with data.noise_root on the fly")
     noise_root: Path | None = Field(None, description="noise recordings for on-the-fly mixing")
