@@ -221,9 +221,7 @@ def speed_percents(spread: float, what: str = "speed spread") -> tuple[int, int]
 def _loop_crop_at_speed(noise: torch.Tensor, length: int, percents: tuple[int, int]) -> torch.Tensor:
     """:func:`_loop_crop` played at a random speed of ``percents`` (whole percents, drawn only when they
     differ from 100), so the noise's pitch and spectrum move by that factor."""
-    if percents == (100, 100):
-        return _loop_crop(noise, length)
-    percent = int(torch.randint(percents[0], percents[1] + 1, ()))
+    percent = 100 if percents == (100, 100) else int(torch.randint(percents[0], percents[1] + 1, ()))
     if percent == 100:
         return _loop_crop(noise, length)
     crop = _loop_crop(noise, math.ceil(length * percent / 100) + 1)
