@@ -341,68 +341,6 @@ def test_noise_speed_reaches_the_remixed_noise(tmp_path: Path) -> None:
     assert len(peaks) >= 4 and all(780 <= hz <= 1220 for hz in peaks)  # 1 kHz moved by up to 20 %
 
 
-def _tone_pairs(root: Path) -> Path:
-    """Two pairs of 1.5 s whose clean and noisy files are one 180-Hz 'speech' tone (no recorded noise)."""
-    t = torch.arange(24000) / 16000
-    for side in ("clean", "noisy"):
-        (root / "train" / side).mkdir(parents=True)
-        for i in range(2):
-            save_audio(root / "train" / side / f"p{i}.wav", 0.05 * torch.sin(2 * math.pi * 180.0 * t), 16000)
-    return root
-
-
-def test_procedural_noise_after_the_speed_change_keeps_its_spectrum(tmp_path: Path) -> None:
-    from cgp.core.data import SeededItems
-    from cgp.datasets.speech import ProceduralNoise
-
-    plain = [f"data.root={_tone_pairs(tmp_path)}", "data.remix_synthetic=1", "data.synthetic_noises=[white]"]
-    plain += ["data.gain_db=0", "data.eq_db=0"]  # speed change on, as by default
-
-    def high_shares(*overrides: str) -> list[float]:  # share of each crop's noise power above 6 kHz
-        config = resolve_config(SpeechEnhanceConfig, "speech_enhance", None, [*plain, *overrides])
-        train = SeededItems(SpeechEnhanceTask(config, load_plugins()).build_dataset("train"))
-        shares = []
-        for seed in range(40):
-            item = train[(0, seed)]
-            noise = (item["cond"] - item["x"]).double()
-            power = torch.fft.rfft(noise).abs().pow(2)
-            shares.append(float(power[torch.fft.rfftfreq(len(noise), 1 / 16000) > 6000].sum() / power.sum()))
-        return shares
-
-    # white noise mixed after the change fills the band to 8 kHz (a quarter of its power above 6 kHz);
-    # mixed before, a crop slowed to 0.7 of its speed holds nothing above 5.6 kHz
-    assert min(high_shares("data.synthetic_after_speed=true")) > 0.2
-    assert min(high_shares()) < 0.05
-    config = resolve_config(SpeechEnhanceConfig, "speech_enhance", None, [*plain, "data.synthetic_after_speed=true"])
-    assert isinstance(SpeechEnhanceTask(config, load_plugins()).build_dataset("train"), ProceduralNoise)
-
-
-def test_procedural_noise_after_the_speed_change_keeps_the_shares_of_noises(tmp_path: Path) -> None:
-    from cgp.core.data import SeededItems
-
-    plain = [f"data.root={_tone_pairs(tmp_path)}", "data.remix=0.5", "data.synthetic_noises=[white]"]
-
-    def shares(*overrides: str) -> tuple[float, float, float]:  # recorded, borrowed, procedural
-        config = resolve_config(SpeechEnhanceConfig, "speech_enhance", None, [*plain, *overrides])
-        train = SeededItems(SpeechEnhanceTask(config, load_plugins()).build_dataset("train"))
-        names = [train[(seed % 2, seed)]["name"] for seed in range(400)]
-        procedural = sum(name.endswith("-white") for name in names) / 400
-        borrowed = sum("remix" in name and not name.endswith("-white") for name in names) / 400
-        return 1 - procedural - borrowed, borrowed, procedural
-
-    # remix 0.5 and remix_synthetic 0.5 (its default): a half as recorded, a quarter each borrowed and procedural
-    for measured in (shares(), shares("data.synthetic_after_speed=true")):
-        assert all(abs(got - want) < 0.08 for got, want in zip(measured, (0.5, 0.25, 0.25), strict=True))
-
-
-def test_procedural_noise_after_the_speed_change_needs_remixed_pairs(tmp_path: Path) -> None:
-    message = r"data.synthetic_after_speed moves the procedural noises.*set data.synthetic_after_speed=false"
-    with pytest.raises(ConfigError, match=message):
-        _task("data.synthetic_after_speed=true")  # the built-in data: no remixed pairs
-    with pytest.raises(ConfigError, match=message):
-        _task(f"data.root={_tone_pairs(tmp_path)}", "data.remix_synthetic=0", "data.synthetic_after_speed=true")
-
-
 def test_recording_chain_wraps_the_training_items_only() -> None:
     from cgp.datasets.speech import RecordingChain
 

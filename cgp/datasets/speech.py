@@ -242,8 +242,6 @@ class RemixedPairs(Dataset):
     magnitude, clean and noisy are scaled down together. With ``noise_speed`` above 0 each borrowed noise
     plays at its own random speed, uniform in ``1 +- noise_speed`` in 1 % steps (a resampling: a drone's
     pitch, a cricket's chirp and a noise's spectrum all move), so a few recordings give many more noises.
-    Items also carry ``speech_power``, the whole clean file's power (what :class:`ProceduralNoise` mixes
-    against where a crop is nearly silent).
 
     The residual ``noisy - clean`` is the noise only where the noisy file is the clean one plus noise, sample
     aligned (VoiceBank+DEMAND, the DNS sets, anything mixed by a script); for recordings that differ in
@@ -268,7 +266,11 @@ class RemixedPairs(Dataset):
         for what, share in (("remix probability", probability), ("synthetic share", synthetic)):
             if not 0.0 <= share <= 1.0:
                 raise ConfigError(f"{what} must be in [0, 1], got {share}")
-        self.kinds = check_kinds(kinds)
+        unknown = sorted(set(kinds) - set(NOISE_KINDS))
+        if unknown or not kinds:
+            what = f"unknown procedural noise kinds {unknown}" if unknown else "no procedural noise kinds"
+            raise ConfigError(f"{what}; choose one or more of {', '.join(NOISE_KINDS)}")
+        self.kinds = tuple(kinds)
         self.noise_percents = speed_percents(noise_speed, "noise speed spread")
         self.pairs, self.segment, self.probability, self.synthetic = pairs, segment, probability, synthetic
         self.snr_range, self.sample_rate = (float(snr_range[0]), float(snr_range[1])), sample_rate
@@ -282,14 +284,15 @@ class RemixedPairs(Dataset):
         clean, noisy, name, power = self._whole(index)
         if not (self.probability > 0 and float(torch.rand(())) < self.probability):
             clean, noisy = random_crop([clean, noisy], self.segment)
-            return {"x": clean, "cond": noisy, "name": name, "speech_power": power}
+            return {"x": clean, "cond": noisy, "name": name}
         clean = random_crop([clean], self.segment)[0]
         if self.synthetic > 0 and float(torch.rand(())) < self.synthetic:
             noise, source = self._synthetic_noise(clean, power)
         else:
             noise, source = self._pair_noise(power)
-        clean, noisy = below_clipping(clean, clean + noise)
-        return {"x": clean, "cond": noisy, "name": f"{name}-{source}", "speech_power": power}
+        noisy = clean + noise
+        clean, noisy = below_clipping(clean, noisy)
+        return {"x": clean, "cond": noisy, "name": f"{name}-{source}"}
 
     def _pair_noise(self, power: float) -> tuple[torch.Tensor, str]:
         """A random pair's noise, scaled to that pair's SNR against speech of ``power``."""
@@ -299,7 +302,12 @@ class RemixedPairs(Dataset):
         return (power / max(power_other, 1e-20)) ** 0.5 * noise, f"remix-{other}"
 
     def _synthetic_noise(self, clean: torch.Tensor, power: float) -> tuple[torch.Tensor, str]:
-        return procedural_noise(clean, power, self.kinds, self.snr_range, self.sample_rate)
+        """A procedural noise of a random family at an SNR uniform in ``snr_range``."""
+        kind = self.kinds[int(torch.randint(0, len(self.kinds), ()))]
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
+        noise = torch.from_numpy(make_noise(kind, rng, self.segment, self.sample_rate)).float()  # unit power
+        snr = self.snr_range[0] + (self.snr_range[1] - self.snr_range[0]) * float(torch.rand(()))
+        return (_reference_power(clean, power) / 10 ** (snr / 10)) ** 0.5 * noise, kind
 
     def _whole(self, index: int) -> tuple[torch.Tensor, torch.Tensor, str, float]:
         """Pair ``index`` whole: clean, noisy, name and the clean file's power."""
@@ -312,27 +320,6 @@ class RemixedPairs(Dataset):
             self._cache[index] = whole
             self._cache_left -= size
         return whole
-
-
-def check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
-    """``kinds`` as a tuple, once each is known to be a procedural noise family."""
-    unknown = sorted(set(kinds) - set(NOISE_KINDS))
-    if unknown or not kinds:
-        what = f"unknown procedural noise kinds {unknown}" if unknown else "no procedural noise kinds"
-        raise ConfigError(f"{what}; choose one or more of {', '.join(NOISE_KINDS)}")
-    return tuple(kinds)
-
-
-def procedural_noise(
-    clean: torch.Tensor, power: float, kinds: Sequence[str], snr_range: tuple[float, float], sample_rate: int
-) -> tuple[torch.Tensor, str]:
-    """A procedural noise for ``clean`` (whose whole file has ``power``, see :data:`QUIET_SEGMENT`): a family
-    drawn from ``kinds``, at an SNR uniform in ``snr_range``; returns the noise and its family's name."""
-    kind = kinds[int(torch.randint(0, len(kinds), ()))]
-    rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
-    noise = torch.from_numpy(make_noise(kind, rng, clean.shape[-1], sample_rate)).float()  # unit power
-    snr = snr_range[0] + (snr_range[1] - snr_range[0]) * float(torch.rand(()))
-    return (_reference_power(clean, power) / 10 ** (snr / 10)) ** 0.5 * noise, kind
 
 
 def _sign() -> float:
@@ -453,45 +440,6 @@ class SpeedChange(Dataset):
             clean, noisy = change(clean), change(noisy)
         clean, noisy = random_crop([clean, noisy], self.segment)
         return {**item, "x": clean, "cond": noisy}
-
-
-class ProceduralNoise(Dataset):
-    """A share of training items whose noisy input becomes their clean speech plus a procedural noise.
-
-    Item ``i`` is remixed with probability ``share``: its noise is one of ``kinds``
-    (:func:`cgp.datasets.procedural_speech.make_noise`) at an SNR uniform in ``snr_range``, measured against
-    the clean crop, or against the item's ``speech_power`` (its whole file's, as :class:`RemixedPairs` gives
-    it) where the crop is nearly silent (:data:`QUIET_SEGMENT`); then scaled down below clipping as there.
-    Placed after :class:`SpeedChange`, the procedural noises keep the spectra they were designed with (a
-    whistle drawn from 1 kHz up stays there) while the speech and its recorded noise change speed. The draws
-    come from the global torch RNG, which the core's loader seeds per item.
-    """
-
-    def __init__(
-        self,
-        dataset: Dataset,
-        share: float,
-        kinds: Sequence[str] = NOISE_KINDS,
-        snr_range: tuple[float, float] = (-5.0, 15.0),
-        sample_rate: int = 16000,
-    ) -> None:
-        if not 0.0 <= share <= 1.0:
-            raise ConfigError(f"the procedural noise share must be in [0, 1], got {share}")
-        self.dataset, self.share, self.kinds = dataset, share, check_kinds(kinds)
-        self.snr_range, self.sample_rate = (float(snr_range[0]), float(snr_range[1])), sample_rate
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        item = self.dataset[index]
-        if not float(torch.rand(())) < self.share:
-            return item
-        clean = item["x"]
-        power = float(item.get("speech_power", _power(clean)))
-        noise, kind = procedural_noise(clean, power, self.kinds, self.snr_range, self.sample_rate)
-        clean, noisy = below_clipping(clean, clean + noise)
-        return {**item, "x": clean, "cond": noisy, "name": f"{item.get('name', index)}-{kind}"}
 
 
 class NoiseFree(Dataset):

@@ -43,7 +43,6 @@ from cgp.datasets.speech import (
     MixedNoise,
     NoiseFree,
     NoisyCleanFolder,
-    ProceduralNoise,
     RecordingChain,
     RemixedPairs,
     SpeedChange,
@@ -125,12 +124,6 @@ class SpeechDataConfig(DataConfig):
         "tones: whistles, whines, chirps; shaped: noise under a random spectral envelope; whistles: tones' pure tones "
         "from 1 kHz up; default: the first six)",
     )
-    synthetic_after_speed: bool = Field(
-        False,
-        description="the procedural noises (data.remix_synthetic) are mixed after the speed change (data.speed), so "
-        "they keep the spectra they were designed with (whistles stay above 1 kHz) while the speech and its recorded "
-        "noise change speed; false: they change speed with the speech",
-    )
     clean_root: Path | None = Field(None, description="clean speech to mix with data.noise_root on the fly")
     noise_root: Path | None = Field(None, description="noise recordings for on-the-fly mixing")
     test_root: Path | None = Field(
@@ -199,11 +192,6 @@ class SpeechDataConfig(DataConfig):
             raise ValueError(
                 "data.noise_speed changes recorded noise, which only remixed pairs (data.root with data.remix > 0) "
                 "or on-the-fly mixing (data.clean_root + data.noise_root) use; set data.noise_speed=0"
-            )
-        if self.synthetic_after_speed and not (self.root is not None and self.remix * self.remix_synthetic > 0):
-            raise ValueError(
-                "data.synthetic_after_speed moves the procedural noises of remixed pairs, which only data.root with "
-                "data.remix > 0 and data.remix_synthetic > 0 mixes; set data.synthetic_after_speed=false"
             )
         return self
 
@@ -350,9 +338,6 @@ class SpeechEnhanceTask(Task):
             )
         else:
             train = self._training_items(self.segment_samples)
-        if d.synthetic_after_speed:
-            snr = (d.snr_low, d.snr_high)
-            train = ProceduralNoise(train, d.remix * d.remix_synthetic, d.synthetic_noises, snr, d.sample_rate)
         if d.noise_free:
             train = NoiseFree(train, d.noise_free)
         if not (d.gain_db or d.eq_db or d.rumble):
@@ -372,17 +357,11 @@ class SpeechEnhanceTask(Task):
                     d.remix,
                     f"{d.remix_synthetic:.0%}",
                 )
-            remix, synthetic = d.remix, d.remix_synthetic
-            if d.synthetic_after_speed:
-                # ProceduralNoise mixes remix * synthetic of all items later; of the items it leaves, a share
-                # remix * (1 - synthetic) of all borrow a pair's noise here, as they would without the switch
-                procedural = remix * synthetic
-                remix, synthetic = (remix * (1 - synthetic) / (1 - procedural) if procedural < 1 else 0.0), 0.0
             return RemixedPairs(
                 pairs,
                 segment,
-                remix,
-                synthetic,
+                d.remix,
+                d.remix_synthetic,
                 snr,
                 d.sample_rate,
                 kinds=d.synthetic_noises,
