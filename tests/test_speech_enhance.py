@@ -370,6 +370,3 @@ def test_recording_chain_wraps_the_training_items_only() -> None:
     assert torch.equal(test_a["cond"], test_b["cond"])  # the test items are heard as they are
     with pytest.raises(ConfigError, match="eq_db"):
         _task("data.eq_db=-3")
-    limited = _task("data.train_size=4", "data.gain_db=0", "data.eq_db=0", "data.lowpass=0.3").build_dataset("train")
-    assert isinstance(limited, RecordingChain) and limited.lowpass == 0.3  # a low-pass alone builds the chain
-    assert train.lowpass == 0.0  # off by default

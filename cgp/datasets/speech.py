@@ -340,16 +340,12 @@ class RecordingChain(Dataset):
     added to both sides as part of the recording (handling noise, air conditioning, a DC offset: what a
     real microphone's "clean" reference holds below 100 Hz): Gaussian noise low-passed at a corner
     uniform in 40-100 Hz (fourth-order roll-off) plus a DC offset taking a uniform share of its power,
-    at a level uniform in ``RUMBLE_DB`` relative to the clean item. A share ``lowpass`` of the items is
-    band-limited, both sides alike, by a zero-phase low-pass of eighth order at a cutoff log-uniform in
-    ``LOWPASS_HZ`` (telephone lines, old codecs, recordings made at 8-16 kHz): the model learns to leave
-    such speech as it is instead of reading its missing top as something to change. If the result would
-    exceed 0.99 in magnitude, both are scaled down together. The draws come from the global torch RNG,
-    which the core's loader seeds per item (the low-pass draws nothing when ``lowpass`` is 0).
+    at a level uniform in ``RUMBLE_DB`` relative to the clean item. If the result would exceed 0.99 in
+    magnitude, both are scaled down together. The draws come from the global torch RNG, which the core's
+    loader seeds per item.
     """
 
     RUMBLE_DB = (-35.0, -10.0)
-    LOWPASS_HZ = (3400.0, 7500.0)
 
     def __init__(
         self,
@@ -359,16 +355,13 @@ class RecordingChain(Dataset):
         eq_db: float = 0.0,
         bumps: int = 2,
         rumble: float = 0.0,
-        lowpass: float = 0.0,
     ) -> None:
         if gain_db < 0 or eq_db < 0:
             raise ConfigError(f"gain_db and eq_db are ranges in dB and cannot be negative, got {gain_db}, {eq_db}")
-        for what, share in (("rumble", rumble), ("low-pass", lowpass)):
-            if not 0.0 <= share <= 1.0:
-                raise ConfigError(f"the {what} share must be in [0, 1], got {share}")
+        if not 0.0 <= rumble <= 1.0:
+            raise ConfigError(f"the rumble share must be in [0, 1], got {rumble}")
         self.dataset, self.sample_rate = dataset, sample_rate
         self.gain_db, self.eq_db, self.bumps, self.rumble = float(gain_db), float(eq_db), bumps, float(rumble)
-        self.lowpass = float(lowpass)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -383,9 +376,6 @@ class RecordingChain(Dataset):
         if self.rumble and float(torch.rand(())) < self.rumble:
             low = self.low_rumble(clean)
             clean, noisy = clean + low, noisy + low
-        if self.lowpass and float(torch.rand(())) < self.lowpass:
-            response = self.band_limit(clean.shape[-1])
-            clean, noisy = (torch.fft.irfft(torch.fft.rfft(s) * response, n=s.shape[-1]) for s in (clean, noisy))
         clean, noisy = clean * gain, noisy * gain
         clean, noisy = below_clipping(clean, noisy)
         return {**item, "x": clean, "cond": noisy}
@@ -401,14 +391,6 @@ class RecordingChain(Dataset):
         low = noise * ((1 - dc_share) / noise.pow(2).mean().clamp(min=1e-20)) ** 0.5 + dc_share**0.5 * _sign()
         level_db = self.RUMBLE_DB[0] + (self.RUMBLE_DB[1] - self.RUMBLE_DB[0]) * float(torch.rand(()))
         return low.to(clean.dtype) * (clean.pow(2).mean() * 10 ** (level_db / 10)) ** 0.5
-
-    def band_limit(self, samples: int) -> torch.Tensor:
-        """One random low-pass's linear gain at the rfft bins of ``samples`` samples: eighth order (48 dB
-        per octave) at a cutoff log-uniform in :attr:`LOWPASS_HZ`."""
-        low, high = np.log(self.LOWPASS_HZ[0]), np.log(self.LOWPASS_HZ[1])
-        cutoff = float(np.exp(low + (high - low) * float(torch.rand(()))))
-        freqs = torch.fft.rfftfreq(samples, 1.0 / self.sample_rate)
-        return (1 + (freqs / cutoff) ** 16) ** -0.5
 
     def response(self, samples: int) -> torch.Tensor:
         """One random equaliser's linear gain at the rfft bins of ``samples`` samples."""

@@ -161,14 +161,6 @@ class SpeechDataConfig(DataConfig):
         description="share of training items whose recording gets a low-frequency rumble and DC offset (35-10 dB "
         "below the speech, below 40-100 Hz), clean and noisy alike: it is kept, not removed; 0: off",
     )
-    lowpass: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="share of training items band-limited by a random low-pass (cutoff log-uniform in 3.4-7.5 kHz, "
-        "48 dB per octave), clean and noisy alike: speech from telephones, old codecs or low sample rates is left as "
-        "it is; 0: off",
-    )
     speed: float = Field(
         0.3,
         ge=0,
@@ -354,9 +346,9 @@ class SpeechEnhanceTask(Task):
             train = self._training_items(self.segment_samples)
         if d.noise_free:
             train = NoiseFree(train, d.noise_free)
-        if not (d.gain_db or d.eq_db or d.rumble or d.lowpass):
+        if not (d.gain_db or d.eq_db or d.rumble):
             return train
-        return RecordingChain(train, d.sample_rate, d.gain_db, d.eq_db, rumble=d.rumble, lowpass=d.lowpass)
+        return RecordingChain(train, d.sample_rate, d.gain_db, d.eq_db, rumble=d.rumble)
 
     def _training_items(self, segment: int) -> Dataset:
         """Training crops of ``segment`` samples."""
