@@ -88,7 +88,7 @@ from speech_real_set import (
     highpassed_noise,
     trim,
 )
-from speech_second_set import TestMixer, common_manifest, prepare, test_set_options
+from speech_second_set import TestMixer, common_manifest, prepare, recorded_noises, test_set_options, write_manifest
 from speech_third_set import MAX_RATE
 
 from cgp.core.errors import DataError
@@ -273,16 +273,8 @@ def main() -> None:
         "licence": SPEECH_LICENCE,
     }
     info = common_manifest(records, opts.seed, speech, {}, versions)
-    info["noise"] = {
-        name: {
-            "package": NOISE_PACKAGE,
-            "version": versions[NOISE_PACKAGE],
-            "file": f"/{NOISE_ARCHIVE}:{NOISE_FOLDER}{file}",
-            "what": what,
-            "licence": NOISE_LICENCE,
-        }
-        for name, (file, what) in NOISES.items()
-    }
+    place = f"/{NOISE_ARCHIVE}:{NOISE_FOLDER}"
+    info["noise"] = recorded_noises(NOISES, NOISE_PACKAGE, versions[NOISE_PACKAGE], place, NOISE_LICENCE)
     info["noise_rule"] = {
         "packages_in_order": list(NOISE_PACKAGES),
         "candidate_files": f"/{NOISE_ARCHIVE}:{NOISE_FOLDER}**/*.ogg, sorted by path",
@@ -291,9 +283,7 @@ def main() -> None:
         "picks": f"positions round(i * (n - 1) / {NOISE_PICKS - 1}), i = 0..{NOISE_PICKS - 1}",
         **json.loads((opts.sources / "noise_rule.json").read_text()),
     }
-    info["speakers"] = sorted({r["speaker"] for r in records})
-    (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
-    print(json.dumps({k: info[k] for k in ("count", "speakers", "seconds", "snr_db")}, indent=2))
+    write_manifest(opts.out, info)
     print(json.dumps(counts, indent=2))
 
 

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import torch
 from speech_real_set import SAMPLE_RATE, WORD_CLIPPED, WORD_FLOOR_DB, apt_fetch, audio_rate, floor_db, trim
-from speech_second_set import TestMixer, common_manifest, prepare, test_set_options
+from speech_second_set import TestMixer, common_manifest, prepare, recorded_noises, test_set_options, write_manifest
 from speech_third_set import MAX_RATE, speaker_clips
 
 from cgp.core.errors import DataError
@@ -170,19 +170,8 @@ def main() -> None:
         "licence": SPEECH_LICENCE,
     }
     info = common_manifest(records, opts.seed, speech, {}, versions)
-    info["noise"] = {
-        name: {
-            "package": NOISE_PACKAGE,
-            "version": versions[NOISE_PACKAGE],
-            "file": f"/{NOISE_DIR}/{file}",
-            "what": what,
-            "licence": NOISE_LICENCE,
-        }
-        for name, (file, what) in NOISES.items()
-    }
-    info["speakers"] = sorted({r["speaker"] for r in records})
-    (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
-    print(json.dumps({k: info[k] for k in ("count", "speakers", "seconds", "snr_db")}, indent=2))
+    info["noise"] = recorded_noises(NOISES, NOISE_PACKAGE, versions[NOISE_PACKAGE], f"/{NOISE_DIR}/", NOISE_LICENCE)
+    write_manifest(opts.out, info)
 
 
 if __name__ == "__main__":

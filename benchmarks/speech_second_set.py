@@ -180,6 +180,22 @@ def common_manifest(records: list[dict], seed: int, speech: dict, noises: dict, 
     }
 
 
+def recorded_noises(noises: dict[str, tuple[str, str]], package: str, version: str, place: str, licence: str) -> dict:
+    """The manifest's ``noise`` entries for ``noises``, NAME -> (file, what it is), all from one package
+    whose files lie under ``place`` (a path prefix written before each file name)."""
+    return {
+        name: {"package": package, "version": version, "file": f"{place}{file}", "what": what, "licence": licence}
+        for name, (file, what) in noises.items()
+    }
+
+
+def write_manifest(out: Path, info: dict) -> None:
+    """Writes ``OUT/manifest.json`` with the speakers of its clips, and prints its summary."""
+    info["speakers"] = sorted({r["speaker"] for r in info["clips"]})
+    (out / "manifest.json").write_text(json.dumps(info, indent=2))
+    print(json.dumps({k: info[k] for k in ("count", "speakers", "seconds", "snr_db")}, indent=2))
+
+
 def test_set_options(doc: str, out: str, train_from: str) -> argparse.Namespace:
     """The command line every test-set script takes; ``opts.sources`` defaults to ``OUT_sources``."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -34,7 +34,6 @@ volunteer's own microphone and room; the "clean" references are these recordings
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
@@ -49,7 +48,7 @@ from speech_real_set import (
     floor_db,
     trim,
 )
-from speech_second_set import TestMixer, common_manifest, fetch, prepare, test_set_options
+from speech_second_set import TestMixer, common_manifest, fetch, prepare, test_set_options, write_manifest
 
 from cgp.core.errors import DataError
 from cgp.datasets.audio import load_audio
@@ -131,10 +130,7 @@ def main() -> None:
         "languages": list(LANGUAGES),
         "licence": "GPL-2+",
     }
-    info = common_manifest(records, opts.seed, speech, NOISES, versions)
-    info["speakers"] = sorted({r["speaker"] for r in records})
-    (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
-    print(json.dumps({k: info[k] for k in ("count", "speakers", "seconds", "snr_db")}, indent=2))
+    write_manifest(opts.out, common_manifest(records, opts.seed, speech, NOISES, versions))
 
 
 if __name__ == "__main__":
