@@ -128,18 +128,20 @@ def usable_items(sources: Path, language: str) -> list[tuple[str, torch.Tensor]]
     return items
 
 
-def clips_of(items: list[tuple[str, torch.Tensor]], rng: random.Random) -> list[tuple[list[str], torch.Tensor]]:
-    """CLIPS_PER_SPEAKER clips of one speaker (fewer if the items run out): the third set's ``speaker_clips``,
-    which stops at that set's own cap, called again on the items not used yet."""
+def clips_of(
+    items: list[tuple[str, torch.Tensor]], rng: random.Random, count: int = CLIPS_PER_SPEAKER
+) -> list[tuple[list[str], torch.Tensor]]:
+    """``count`` clips of one speaker (fewer if the items run out): the third set's ``speaker_clips``, which
+    stops at that set's own cap, called again on the items not used yet."""
     clips: list[tuple[list[str], torch.Tensor]] = []
-    while len(clips) < CLIPS_PER_SPEAKER:
+    while len(clips) < count:
         new = speaker_clips(items, rng)
         if not new:
             break
         used = {name for names, _ in new for name in names}
         items = [item for item in items if item[0] not in used]
         clips += new
-    return clips[:CLIPS_PER_SPEAKER]
+    return clips[:count]
 
 
 def build(sources: Path, out: Path, seed: int) -> list[dict]:
