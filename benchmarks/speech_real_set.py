@@ -59,6 +59,10 @@ once until all have been used) mixed again, at the training SNRs, with 18 other 
 ``ufoai-sound`` that no set tests with (:data:`EXTRA_NOISES`, and the rule that chose them). Six
 recordings are few kinds of noise to learn from; these add engines, ventilation, hum, water, sparks and
 footsteps. Their own random generator again keeps every other pair, and the test split, byte-identical.
+
+``--more-prompts N`` adds N more training pairs of the three training speakers (N/3 each), cut as above
+from prompts that no other training pair was cut from, visited in an order of their own random
+generator: more of the same voices and recording chain, and every other pair and the test split the same.
 """
 
 from __future__ import annotations
@@ -141,6 +145,7 @@ WORD_FLOOR_DB = 30.0
 WORD_CLIPPED = 5e-4
 WORD_SEED_OFFSET = 1000
 NOISE_PAIRS_SEED_OFFSET = 2000
+PROMPTS_SEED_OFFSET = 3000
 
 SNR_DB = {"train": (0.0, 5.0, 10.0, 15.0), "test": (2.5, 7.5, 12.5, 17.5)}
 """VoiceBank+DEMAND's SNR sets (Valentini-Botinhao et al. 2016)."""
@@ -255,10 +260,17 @@ def _longest_pause(active: torch.Tensor, frame: int, start: int, end: int) -> in
     return best if best_frames * FRAME_S >= MIN_PAUSE_S else None
 
 
-def collect_clips(sources: Path, speaker: str, count: int, rng: random.Random) -> list[dict]:
-    """``count`` speech pieces of one speaker, visiting the prompts in a seeded random order."""
+def collect_clips(
+    sources: Path, speaker: str, count: int, rng: random.Random, skip: frozenset[str] = frozenset()
+) -> list[dict]:
+    """``count`` speech pieces of one speaker, visiting the prompts in a seeded random order (but those whose
+    source is in ``skip``)."""
     folder = sources / "root/usr/share/asterisk/sounds" / speaker
-    prompts = sorted(p for p in folder.rglob("*.g722") if "silence" not in p.relative_to(folder).parts)
+    prompts = sorted(
+        p
+        for p in folder.rglob("*.g722")
+        if "silence" not in p.relative_to(folder).parts and "/" + str(p.relative_to(sources / "root")) not in skip
+    )
     rng.shuffle(prompts)
     clips = []
     for prompt in prompts:
@@ -356,10 +368,18 @@ def noise_segment(noise: torch.Tensor, length: int, rng: random.Random) -> tuple
 
 
 def build(
-    sources: Path, out: Path, n_train: int, n_test: int, seed: int, n_words: int = 0, n_noise_pairs: int = 0
+    sources: Path,
+    out: Path,
+    n_train: int,
+    n_test: int,
+    seed: int,
+    n_words: int = 0,
+    n_noise_pairs: int = 0,
+    n_prompts: int = 0,
 ) -> list[dict]:
-    """Write the clean/noisy pairs of both splits (and ``n_words`` KTuberling pairs, and ``n_noise_pairs``
-    training clips mixed again with the extra noises); one record per clip."""
+    """Write the clean/noisy pairs of both splits (and ``n_words`` KTuberling pairs, ``n_noise_pairs``
+    training clips mixed again with the extra noises and ``n_prompts`` pairs of other prompts of the training
+    speakers); one record per clip."""
     rng = random.Random(seed)
     records, train_clips = [], []
     train_noises = load_noises(sources, NOISES, "train")
@@ -391,6 +411,16 @@ def build(
         for index in range(n_noise_pairs):
             clip = train_clips[order[index % len(order)]]
             records.append(write_pair(out, "train", f"extra_noise_{index:03d}.wav", clip, noises, plan.pop(), rng))
+    if n_prompts:  # a generator of their own, and prompts no pair above was cut from
+        rng = random.Random(seed + PROMPTS_SEED_OFFSET)
+        used = frozenset(r["source"] for r in records if r["speaker"] in SPEAKERS)
+        speakers = [name for name, (_, s, _, _) in SPEAKERS.items() if s == "train"]
+        plan = noise_plan(sorted(train_noises), "train", n_prompts, rng)
+        quotas = [n_prompts // len(speakers) + (i < n_prompts % len(speakers)) for i in range(len(speakers))]
+        for speaker, quota in zip(speakers, quotas):
+            for index, clip in enumerate(collect_clips(sources, speaker, quota, rng, used)):
+                name = f"{speaker.split('_')[0]}_{speaker.split('_')[-1]}_more_{index:03d}.wav"
+                records.append(write_pair(out, "train", name, clip, train_noises, plan.pop(), rng))
     return records
 
 
@@ -505,6 +535,9 @@ def main() -> None:
     parser.add_argument(
         "--more-noises", type=int, default=0, help="more training pairs: training clips mixed with EXTRA_NOISES"
     )
+    parser.add_argument(
+        "--more-prompts", type=int, default=0, help="more training pairs from other prompts of the training speakers"
+    )
     parser.add_argument("--seed", type=int, default=0)
     opts = parser.parse_args()
     sources = opts.sources or opts.out.with_name(opts.out.name + "_sources")
@@ -513,7 +546,9 @@ def main() -> None:
         return
     versions = fetch(sources, words=opts.words > 0, more_noises=opts.more_noises > 0)
     shutil.rmtree(opts.out, ignore_errors=True)
-    records = build(sources, opts.out, opts.train, opts.test, opts.seed, opts.words, opts.more_noises)
+    records = build(
+        sources, opts.out, opts.train, opts.test, opts.seed, opts.words, opts.more_noises, opts.more_prompts
+    )
     info = manifest(versions, records, opts.seed)
     (opts.out / "manifest.json").write_text(json.dumps(info, indent=2))
     summary = {key: info[key] for key in ("counts", "seconds", "snr_db")}
