@@ -87,10 +87,11 @@ import struct
 from pathlib import Path
 
 import torch
-from speech_fifth_set import NOISE_MIN_SECONDS, NOISE_PICKS, NOISE_SILENT_DBFS, checked_line, noise_row
+from speech_fifth_set import NOISE_MIN_SECONDS, NOISE_PICKS, NOISE_SILENT_DBFS, checked_line
 from speech_fourth_set import CLIPS_PER_SPEAKER, clips_of
 from speech_real_set import SAMPLE_RATE, apt_fetch
 from speech_second_set import TestMixer, common_manifest, prepare, recorded_noises, test_set_options, write_manifest
+from speech_sixth_set import pick_by_position
 
 from cgp.core.errors import DataError
 from cgp.datasets.audio import load_audio, save_audio
@@ -199,33 +200,9 @@ def pick_voices(archive: bytes) -> tuple[dict[str, list[tuple[str, bytes]]], dic
 
 
 def pick_noises(data: Path, sources: Path) -> dict:
-    """Apply the noise rule under ``data``: every candidate with its measures and why it is left out, the
-    positions taken, and the picks written as ``sources/noise/NAME.ogg``."""
-    (sources / "noise").mkdir(exist_ok=True)
+    """Apply the noise rule under ``data`` (:func:`speech_sixth_set.pick_by_position`)."""
     files = sorted(p.relative_to(data) for p in data.rglob("*.ogg"))
-    stems = [file.stem for file in files]
-    rows, seen = [], {}
-    for file in files:
-        folder = file.parent.name or data.name
-        name = file.stem if stems.count(file.stem) == 1 else f"{folder}_{file.stem}"
-        data_bytes = (data / file).read_bytes()
-        if str(file) in NOISE_SPEECH_OR_MUSIC:
-            seen.setdefault(hashlib.sha256(data_bytes).hexdigest(), f"{name}.ogg")
-            row = {"excluded": NOISE_SPEECH_OR_MUSIC[str(file)]}
-        else:
-            row = noise_row(f"{name}.ogg", data_bytes, seen, sources)
-        rows.append({**row, "file": str(file), "name": name})
-    kept = [row for row in rows if row["excluded"] is None]
-    if len(kept) < NOISE_PICKS:
-        raise SystemExit(f"{NOISE_PACKAGE}: {len(kept)} candidates; the rule takes the next package")
-    positions = [round(i * (len(kept) - 1) / (NOISE_PICKS - 1)) for i in range(NOISE_PICKS)]
-    picked = {kept[p]["name"]: kept[p]["file"] for p in positions}
-    if picked != {name: file for name, (file, _, _) in NOISES.items()}:
-        raise SystemExit(f"the noise rule now picks {sorted(picked.values())}, not NOISES: review before building")
-    for row in kept:
-        if row["name"] not in picked:
-            (sources / "noise" / f"{row['name']}.ogg").unlink()
-    return {"n": len(kept), "positions": positions, "picked": list(picked.values()), "candidates": rows}
+    return pick_by_position(data, files, sources, NOISES, NOISE_SPEECH_OR_MUSIC)
 
 
 def usable_lines(

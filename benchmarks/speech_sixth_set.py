@@ -178,29 +178,38 @@ def emitter_sounds(data: Path) -> set[str]:
 
 
 def pick_noises(data: Path, sources: Path) -> dict:
-    """Apply the noise rule under ``data``: every candidate with its measures and why it is left out, the
-    positions taken, and the picks written as ``sources/noise/NAME.ogg``."""
-    (sources / "noise").mkdir(exist_ok=True)
+    """Apply the noise rule under ``data`` (see :func:`pick_by_position`)."""
     sounds = emitter_sounds(data)
     files = sorted(p.relative_to(data) for p in data.rglob("*.ogg") if p.name in sounds)
     files = [file for file in files if file.parts[0] != "music"]
+    return pick_by_position(data, files, sources, NOISES, NOISE_SPEECH_OR_MUSIC)
+
+
+def pick_by_position(
+    data: Path, files: list[Path], sources: Path, noises: dict, speech_or_music: dict[str, str]
+) -> dict:
+    """The fifth set's noise rule on ``files`` (sorted, relative to ``data``): every candidate with its measures
+    and why it is left out, the positions taken, and the picks written as ``sources/noise/NAME.ogg``; stops if
+    fewer than NOISE_PICKS are left or the picks are not ``noises`` (name -> (file, ...)). A noise is named by
+    its file name, prefixed by its folder's name where two share one."""
+    (sources / "noise").mkdir(exist_ok=True)
     stems = [file.stem for file in files]
     rows, seen = [], {}
     for file in files:
-        name = file.stem if stems.count(file.stem) == 1 else f"{file.parent.name}_{file.stem}"
+        name = file.stem if stems.count(file.stem) == 1 else f"{file.parent.name or data.name}_{file.stem}"
         data_bytes = (data / file).read_bytes()
-        if str(file) in NOISE_SPEECH_OR_MUSIC:
+        if str(file) in speech_or_music:
             seen.setdefault(hashlib.sha256(data_bytes).hexdigest(), f"{name}.ogg")
-            row = {"excluded": NOISE_SPEECH_OR_MUSIC[str(file)]}
+            row = {"excluded": speech_or_music[str(file)]}
         else:
             row = noise_row(f"{name}.ogg", data_bytes, seen, sources)
         rows.append({**row, "file": str(file), "name": name})
     kept = [row for row in rows if row["excluded"] is None]
     if len(kept) < NOISE_PICKS:
-        raise SystemExit(f"{NOISE_PACKAGE}: {len(kept)} candidates; the rule takes the next of {NOISE_PACKAGES}")
+        raise SystemExit(f"{data}: {len(kept)} noise candidates; the rule takes the next package")
     positions = [round(i * (len(kept) - 1) / (NOISE_PICKS - 1)) for i in range(NOISE_PICKS)]
     picked = {kept[p]["name"]: kept[p]["file"] for p in positions}
-    if picked != {name: file for name, (file, _, _) in NOISES.items()}:
+    if picked != {name: file for name, (file, *_) in noises.items()}:
         raise SystemExit(f"the noise rule now picks {sorted(picked.values())}, not NOISES: review before building")
     for row in kept:
         if row["name"] not in picked:
