@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import model_validator
 
 from cgp.core.config import commented_yaml, dump_yaml, parse_override, resolve_config
 from cgp.core.errors import ConfigError
@@ -108,6 +109,20 @@ def test_wrong_type() -> None:
     with pytest.raises(ConfigError, match=r"trainer\.steps") as info:
         resolve_config(CganConfig, TASK, overrides=["trainer.steps=abc"])
     assert "abc" in str(info.value)
+
+
+class _CheckedConfig(CganConfig):
+    @model_validator(mode="after")
+    def _steps_against_batch(self) -> _CheckedConfig:
+        if self.trainer.steps < self.trainer.batch_size:
+            raise ValueError("trainer.steps is below trainer.batch_size; raise trainer.steps")
+        return self
+
+
+def test_a_check_across_sections_reads_as_its_own_message() -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_config(_CheckedConfig, TASK, overrides=["trainer.steps=1", "trainer.batch_size=4"])
+    assert str(info.value) == "config: trainer.steps is below trainer.batch_size; raise trainer.steps"
 
 
 def test_out_of_range_value() -> None:

@@ -266,9 +266,11 @@ def _format_validation_error(exc: ValidationError) -> str:
     if err["type"] == "missing":
         return f"config key '{key}' is required"
     given = err.get("input")
-    shown = repr(given) if not isinstance(given, dict) else "a mapping"
     more = f" (and {len(exc.errors()) - 1} more errors)" if len(exc.errors()) > 1 else ""
-    return f"config key '{key}': {err['msg']}, got {shown}{more}"
+    if isinstance(given, dict):  # a section's own validator, whose message names the keys it compares
+        message = err["msg"].removeprefix("Value error, ")
+        return f"config: {message}{more}" if key == "(root)" else f"config section '{key}': {message}{more}"
+    return f"config key '{key}': {err['msg']}, got {given!r}{more}"
 
 
 def validate_config(model: type[RunConfig], data: dict[str, Any]) -> RunConfig:
