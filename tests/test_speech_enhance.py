@@ -319,6 +319,13 @@ def test_noise_speed_needs_recorded_noise() -> None:
         _task("data.noise_speed=0.5")
 
 
+def test_noise_free_items_are_refused_beside_the_si_sdr_term() -> None:
+    with pytest.raises(ConfigError, match=r"data.noise_free=0.2 with the si_sdr term trains a pass-through"):
+        _task("data.noise_free=0.2")  # the default objective holds si_sdr
+    task = _task("data.noise_free=0.2", "objective.terms={spectral_l1: 100}", "data.train_size=4", "data.test_size=2")
+    assert task.config.data.noise_free == 0.2
+
+
 def test_remixed_crops_draw_whistles_by_default(tmp_path: Path) -> None:
     from cgp.core.data import SeededItems
     from cgp.datasets.procedural_speech import SET_NOISE_KINDS
