@@ -251,6 +251,18 @@ def build(sources: Path, out: Path, seed: int) -> tuple[list[dict], dict[str, di
     return records, counts
 
 
+def noise_rule(packages: tuple[str, ...], candidates: str, sources: Path) -> dict:
+    """The manifest's account of the noise rule: its fixed terms and what it found (``noise_rule.json``)."""
+    return {
+        "packages_in_order": list(packages),
+        "candidate_files": f"{candidates}, sorted by path",
+        "min_seconds": NOISE_MIN_SECONDS,
+        "silent_below_dbfs": NOISE_SILENT_DBFS,
+        "picks": f"positions round(i * (n - 1) / {NOISE_PICKS - 1}), i = 0..{NOISE_PICKS - 1}",
+        **json.loads((sources / "noise_rule.json").read_text()),
+    }
+
+
 def main() -> None:
     opts = test_set_options(__doc__, "out/speech_fifth", "out/speech_real_words")
     versions = prepare(opts, fetch)
@@ -275,14 +287,7 @@ def main() -> None:
     info = common_manifest(records, opts.seed, speech, {}, versions)
     place = f"/{NOISE_ARCHIVE}:{NOISE_FOLDER}"
     info["noise"] = recorded_noises(NOISES, NOISE_PACKAGE, versions[NOISE_PACKAGE], place, NOISE_LICENCE)
-    info["noise_rule"] = {
-        "packages_in_order": list(NOISE_PACKAGES),
-        "candidate_files": f"/{NOISE_ARCHIVE}:{NOISE_FOLDER}**/*.ogg, sorted by path",
-        "min_seconds": NOISE_MIN_SECONDS,
-        "silent_below_dbfs": NOISE_SILENT_DBFS,
-        "picks": f"positions round(i * (n - 1) / {NOISE_PICKS - 1}), i = 0..{NOISE_PICKS - 1}",
-        **json.loads((opts.sources / "noise_rule.json").read_text()),
-    }
+    info["noise_rule"] = noise_rule(NOISE_PACKAGES, f"/{NOISE_ARCHIVE}:{NOISE_FOLDER}**/*.ogg", opts.sources)
     write_manifest(opts.out, info)
     print(json.dumps(counts, indent=2))
 

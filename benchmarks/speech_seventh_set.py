@@ -87,11 +87,11 @@ import struct
 from pathlib import Path
 
 import torch
-from speech_fifth_set import NOISE_MIN_SECONDS, NOISE_PICKS, NOISE_SILENT_DBFS, checked_line
+from speech_fifth_set import checked_line, noise_rule
 from speech_fourth_set import CLIPS_PER_SPEAKER, clips_of
 from speech_real_set import SAMPLE_RATE, apt_fetch
-from speech_second_set import TestMixer, common_manifest, prepare, recorded_noises, test_set_options, write_manifest
-from speech_sixth_set import pick_by_position
+from speech_second_set import TestMixer, common_manifest, prepare, test_set_options, write_manifest
+from speech_sixth_set import licensed_noises, pick_by_position
 
 from cgp.core.errors import DataError
 from cgp.datasets.audio import load_audio, save_audio
@@ -277,18 +277,8 @@ def main() -> None:
         "licence": SPEECH_LICENCE,
     }
     info = common_manifest(records, opts.seed, speech, {}, versions)
-    table = {name: (file, what) for name, (file, what, _) in NOISES.items()}
-    info["noise"] = recorded_noises(table, NOISE_PACKAGE, versions[NOISE_PACKAGE], f"/{NOISE_DATA}/", "")
-    for name, (_, _, licence) in NOISES.items():
-        info["noise"][name]["licence"] = licence
-    info["noise_rule"] = {
-        "packages_in_order": list(NOISE_PACKAGES),
-        "candidate_files": f"/{NOISE_DATA}/**/*.ogg, sorted by path",
-        "min_seconds": NOISE_MIN_SECONDS,
-        "silent_below_dbfs": NOISE_SILENT_DBFS,
-        "picks": f"positions round(i * (n - 1) / {NOISE_PICKS - 1}), i = 0..{NOISE_PICKS - 1}",
-        **json.loads((opts.sources / "noise_rule.json").read_text()),
-    }
+    info["noise"] = licensed_noises(NOISES, NOISE_PACKAGE, versions[NOISE_PACKAGE], NOISE_DATA)
+    info["noise_rule"] = noise_rule(NOISE_PACKAGES, f"/{NOISE_DATA}/**/*.ogg", opts.sources)
     write_manifest(opts.out, info)
     print(json.dumps(counts, indent=2))
 

@@ -91,7 +91,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import torch
-from speech_fifth_set import NOISE_MIN_SECONDS, NOISE_PICKS, NOISE_SILENT_DBFS, checked_line, noise_row
+from speech_fifth_set import NOISE_PICKS, checked_line, noise_row, noise_rule
 from speech_fourth_set import CLIPS_PER_SPEAKER, clips_of
 from speech_real_set import MIN_SECONDS, SAMPLE_RATE, apt_fetch
 from speech_second_set import TestMixer, common_manifest, prepare, recorded_noises, test_set_options, write_manifest
@@ -251,6 +251,15 @@ def build(sources: Path, out: Path, seed: int) -> tuple[list[dict], dict[str, di
     return records, counts
 
 
+def licensed_noises(noises: dict, package: str, version: str, data: str) -> dict:
+    """The manifest's noise entries for NAME -> (file under ``data``, what it is, licence per file)."""
+    table = {name: (file, what) for name, (file, what, _) in noises.items()}
+    entries = recorded_noises(table, package, version, f"/{data}/", "")
+    for name, (_, _, licence) in noises.items():
+        entries[name]["licence"] = licence
+    return entries
+
+
 def main() -> None:
     opts = test_set_options(__doc__, "out/speech_sixth", "out/speech_real_words")
     versions = prepare(opts, fetch)
@@ -275,20 +284,9 @@ def main() -> None:
         },
     }
     info = common_manifest(records, opts.seed, speech, {}, versions)
-    table = {name: (file, what) for name, (file, what, _) in NOISES.items()}
-    info["noise"] = recorded_noises(table, NOISE_PACKAGE, versions[NOISE_PACKAGE], f"/{NOISE_DATA}/", "")
-    for name, (_, _, licence) in NOISES.items():
-        info["noise"][name]["licence"] = licence
-    info["noise_rule"] = {
-        "packages_in_order": list(NOISE_PACKAGES),
-        "candidate_files": f"/{NOISE_DATA}/**/*.ogg not under music/, named by an sfx-emitter of "
-        + " or ".join(NOISE_SCENES)
-        + ", sorted by path",
-        "min_seconds": NOISE_MIN_SECONDS,
-        "silent_below_dbfs": NOISE_SILENT_DBFS,
-        "picks": f"positions round(i * (n - 1) / {NOISE_PICKS - 1}), i = 0..{NOISE_PICKS - 1}",
-        **json.loads((opts.sources / "noise_rule.json").read_text()),
-    }
+    info["noise"] = licensed_noises(NOISES, NOISE_PACKAGE, versions[NOISE_PACKAGE], NOISE_DATA)
+    candidates = f"/{NOISE_DATA}/**/*.ogg not under music/, named by an sfx-emitter of " + " or ".join(NOISE_SCENES)
+    info["noise_rule"] = noise_rule(NOISE_PACKAGES, candidates, opts.sources)
     write_manifest(opts.out, info)
     print(json.dumps(counts, indent=2))
 
