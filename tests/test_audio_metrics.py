@@ -49,6 +49,17 @@ def test_si_sdr_of_identical_signals_is_very_large() -> None:
     assert si_sdr(ref, ref).item() > 100
 
 
+def test_si_sdr_soft_cap() -> None:
+    ref = torch.randn(4000, generator=torch.Generator().manual_seed(3))
+    assert si_sdr(ref, ref, max_db=30.0).item() == pytest.approx(30.0, abs=1e-4)
+    est = ref + 0.3 * torch.randn(4000, generator=torch.Generator().manual_seed(4))
+    free, capped = si_sdr(est, ref).item(), si_sdr(est, ref, max_db=30.0).item()
+    # ratio R capped at C: 10 log10(1 / (1/R + 1/C)) in dB
+    expected = -10 * math.log10(10 ** (-free / 10) + 10 ** (-30.0 / 10))
+    assert capped == pytest.approx(expected, abs=1e-4)
+    assert capped < free
+
+
 def test_si_sdr_with_orthogonal_noise_of_known_power() -> None:
     # reference: a 440 Hz tone over whole periods; noise: a 1000 Hz tone, orthogonal to it and zero-mean
     t = torch.arange(SR, dtype=torch.float64) / SR

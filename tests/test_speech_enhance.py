@@ -324,6 +324,26 @@ def test_noise_free_items_are_refused_beside_the_si_sdr_term() -> None:
         _task("data.noise_free=0.2")  # the default objective holds si_sdr
     task = _task("data.noise_free=0.2", "objective.terms={spectral_l1: 100}", "data.train_size=4", "data.test_size=2")
     assert task.config.data.noise_free == 0.2
+    capped = _task("data.noise_free=0.2", "objective.terms={spectral_l1: 100, si_sdr_capped: 1}")
+    assert capped.config.objective.terms["si_sdr_capped"] == 1
+
+
+def test_capped_si_sdr_term_stops_rewarding_an_exact_copy() -> None:
+    from cgp.core.losses import LossInputs
+    from cgp.plugins.speech_enhance.losses import NegativeCappedSISDR, NegativeSISDR
+
+    clean = torch.randn(2, 8000, generator=torch.Generator().manual_seed(0))
+    noisy = clean + 0.1 * torch.randn(2, 8000, generator=torch.Generator().manual_seed(1))  # about 20 dB
+
+    def pair(fake: torch.Tensor) -> LossInputs:
+        return LossInputs(real=clean, fake=fake, cond=None, discriminator=None)
+
+    copy = pair(clean.clone())
+    assert NegativeSISDR()(copy).item() < -100  # unbounded: the copy wins by far
+    assert NegativeCappedSISDR()(copy).item() == pytest.approx(-30.0, abs=1e-3)
+    # at 20 dB the cap costs 10 log10(1.1) = 0.41 dB, so the term still pulls a noisy estimate up
+    gap = NegativeCappedSISDR()(pair(noisy)) - NegativeSISDR()(pair(noisy))
+    assert 0.3 < gap.item() < 0.5
 
 
 def test_remixed_crops_draw_whistles_by_default(tmp_path: Path) -> None:

@@ -18,11 +18,17 @@ def cgp_register_tasks(register: Callable[[type], None]) -> None:
 
 @hookimpl
 def cgp_register_losses(register: Callable[[type], None]) -> None:
-    from cgp.plugins.speech_enhance.losses import MultiResolutionSTFT, NegativeSISDR, SpectralL1
+    from cgp.plugins.speech_enhance.losses import (
+        MultiResolutionSTFT,
+        NegativeCappedSISDR,
+        NegativeSISDR,
+        SpectralL1,
+    )
 
     register(SpectralL1)
     register(MultiResolutionSTFT)
     register(NegativeSISDR)
+    register(NegativeCappedSISDR)
 
 
 @hookimpl

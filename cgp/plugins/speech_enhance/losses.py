@@ -9,6 +9,10 @@
 - ``si_sdr``: the negative scale-invariant SDR of the enhanced waveform in dB (Le Roux et al. 2019,
   "SDR - half-baked or well done?"), the training objective of time-domain separators such as
   Conv-TasNet; it rewards the phase as well as the magnitude, which the magnitude terms do not see.
+- ``si_sdr_capped``: the same with a soft cap at 30 dB (the thresholded SNR of Wisdom et al. 2020):
+  an item already enhanced to 30 dB earns little more. Unbounded, an input that is its own clean
+  speech scores about 100 dB when left untouched, so beside noise-free training items the batch's
+  mean is won by copying the input; capped, those items weigh no more than a well-enhanced one.
 
 The core's ``l1`` term on the same tensors is the waveform L1.
 """
@@ -67,7 +71,13 @@ class NegativeSISDR(TermLoss):
     name = "si_sdr"
     side = "generator"
     scope = "sample"
+    MAX_DB: ClassVar[float | None] = None
 
     def __call__(self, t: LossInputs) -> torch.Tensor:
         require_inputs(t, self.name, "real", "fake")
-        return -si_sdr(t.fake.float(), t.real.float()).mean()
+        return -si_sdr(t.fake.float(), t.real.float(), max_db=self.MAX_DB).mean()
+
+
+class NegativeCappedSISDR(NegativeSISDR):
+    name = "si_sdr_capped"
+    MAX_DB = 30.0

@@ -253,11 +253,13 @@ class SpeechEnhanceConfig(RunConfig):
     def _noise_free_items_and_si_sdr(self) -> SpeechEnhanceConfig:
         """An item whose input is its clean speech, left untouched, scores an unbounded SI-SDR (about 100 dB
         against 5-20 dB for a noisy item), so that term teaches a pass-through: on the real-recording
-        benchmark ``data.noise_free=0.2`` with it gained 0.00 dB on every set (docs/benchmarks.md)."""
+        benchmark ``data.noise_free=0.2`` with it gained 0.00 dB on every set (docs/benchmarks.md). The
+        capped term (``si_sdr_capped``, at most 30 dB) has no such pull."""
         if self.data.noise_free > 0 and self.objective.terms.get("si_sdr", 0) > 0:
             raise ValueError(
                 f"data.noise_free={self.data.noise_free} with the si_sdr term trains a pass-through (an untouched "
-                "clean input scores an unbounded SI-SDR); set data.noise_free=0 or drop objective.terms.si_sdr"
+                "clean input scores an unbounded SI-SDR); use objective.terms.si_sdr_capped instead of si_sdr, "
+                "or set data.noise_free=0"
             )
         return self
 
