@@ -7,6 +7,8 @@
     python speech_enhance.py real --root out/speech_real --minutes 15
     python speech_enhance.py transfer --run out/speech_real_run/run --root out/speech_second
     python speech_enhance.py rtf --run out/speech_builtin/run    # real-time factor of generate, memory
+    python speech_enhance.py sets --run out/NAME/run               # score on every other real set
+    python speech_enhance.py rows out/NAME "out/OTHER=a label"     # those scores as a markdown table
 
 ``builtin`` trains ``cgp train --plugin speech_enhance`` with every setting at its default under a
 wall-clock cap and evaluates it on the built-in test split (SI-SDR of the output and of the noisy
@@ -14,7 +16,13 @@ input). ``ablation`` trains the three objectives for the same budget. ``real`` t
 layout folder (see ``speech_real_set.py``) and prints the evaluation next to ``noisereduce``'s numbers
 when ``speech_noisereduce_baseline.py`` has written them. ``transfer`` evaluates a trained run on another
 VoiceBank-layout root's test split without retraining (a copy of the run with ``data.root`` pointed at it).
-``rtf`` times ``cgp generate`` on a 60 s
+``sets`` runs ``transfer`` for each of the other real sets present under ``--sets-dir`` (``out/speech_second``
+to ``out/speech_seventh``, as ``speech_*_set.py`` build them) into ``PREFIX_second`` ... ``PREFIX_seventh``
+(``PREFIX`` the run's parent, e.g. ``out/NAME``) and the clean pass on the second set into ``PREFIX_clean``
+(``speech_clean_pass.py``). ``rows`` prints, per run ``PREFIX`` trained by ``real`` and scored by ``sets``,
+its steps, seconds and, on each set, the mean per-clip SI-SDR gain over the noisy input with the PESQ in
+parentheses, and the clean pass; ``--busy PREFIX`` puts a run's seconds in parentheses (it did not run
+alone). ``rtf`` times ``cgp generate`` on a 60 s
 file (and a 10 min file, for memory) with one thread and with all threads, reading the real-time
 factor of the enhancement itself from generate's log and the peak resident memory of the process.
 """
@@ -112,6 +120,59 @@ def transfer(opts: argparse.Namespace) -> None:
     print(json.dumps(report, indent=2))
 
 
+OTHER_SETS = ("second", "third", "fourth", "fifth", "sixth", "seventh")
+"""The real sets besides the training root's own test split, in the order the benchmark page lists them."""
+
+
+def sets(opts: argparse.Namespace) -> None:
+    prefix = opts.prefix or opts.run.parent
+    for name in OTHER_SETS:
+        root = opts.sets_dir / f"speech_{name}"
+        if not root.is_dir():
+            print(f"{root}: not built, skipped (benchmarks/speech_{name}_set.py builds it)", file=sys.stderr)
+            continue
+        transfer(argparse.Namespace(run=opts.run, root=root, out=Path(f"{prefix}_{name}")))
+    second = opts.sets_dir / "speech_second"
+    if second.is_dir():
+        clean = Path(__file__).with_name("speech_clean_pass.py")
+        command = ["--run", str(opts.run), "--root", str(second), "--out", f"{prefix}_clean"]
+        subprocess.run([sys.executable, str(clean), *command], check=True, stdout=subprocess.DEVNULL)
+
+
+def _scores(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    report = json.loads(path.read_text())
+    return report.get("cgp", report)
+
+
+def rows(opts: argparse.Namespace) -> None:
+    runs = [(Path(spec.split("=", 1)[0]), spec.split("=", 1)[1] if "=" in spec else spec) for spec in opts.runs]
+    suffixes = ["", *(f"_{name}" for name in OTHER_SETS)]
+    names = ["first", *OTHER_SETS]
+    lines = [
+        "| | steps | s | " + " | ".join(f"{n}: gain (PESQ)" for n in names) + " | clean pass, second set |",
+        "| --- | ---: | ---: |" + " ---: |" * (len(names) + 1),
+    ]
+    first = runs[0][0]
+    noisy = [_scores(Path(f"{first}{suffix}") / "results.json") for suffix in suffixes]
+    cells = [f"{m['si_sdr_noisy']:.2f} ({m['pesq_noisy']:.3f})" if m else "" for m in noisy]
+    lines.append("| noisy input: SI-SDR (PESQ) | | | " + " | ".join(cells) + " | |")
+    busy = {Path(p) for p in opts.busy}
+    for prefix, label in runs:
+        own = _scores(prefix / "results.json")
+        if own is None:
+            raise SystemExit(f"{prefix}/results.json: not found; train the run with 'speech_enhance.py real'")
+        scored = [_scores(Path(f"{prefix}{suffix}") / "results.json") for suffix in suffixes]
+        cells = [f"{m['si_sdr_improvement']:+.2f} ({m['pesq']:.3f})" if m else "" for m in scored]
+        clean = Path(f"{prefix}_clean") / "results.json"
+        clean_pass = f"{json.loads(clean.read_text())['clean_in']['si_sdr']:.1f}" if clean.is_file() else ""
+        seconds = f"{own['seconds']:.0f}"
+        seconds = f"({seconds})" if prefix in busy else seconds
+        lines.append(f"| {label} | {own['steps']} | {seconds} | " + " | ".join(cells) + f" | {clean_pass} |")
+    print("\n".join(lines))
+
+
 def _generate(run: Path, source: Path, target: Path, threads: int | None) -> dict:
     env = dict(os.environ)
     if threads is not None:
@@ -181,8 +242,23 @@ def main() -> None:
     p.add_argument("--run", type=Path, required=True, help="a trained speech_enhance run directory")
     p.add_argument("--root", type=Path, required=True, help="VoiceBank-layout folder whose test split is scored")
     p.add_argument("--out", type=Path, default=Path("out/speech_transfer"))
+    p = sub.add_parser("sets")
+    p.add_argument("--run", type=Path, required=True, help="a speech_enhance run trained by 'real'")
+    p.add_argument("--prefix", type=Path, help="where the scores go, PREFIX_second ... (default: the run's parent)")
+    p.add_argument("--sets-dir", type=Path, default=Path("out"), help="folder holding speech_second ... speech_seventh")
+    p = sub.add_parser("rows")
+    p.add_argument("runs", nargs="+", help="PREFIX or PREFIX=LABEL: a run's folder as 'real --out' wrote it")
+    p.add_argument("--busy", nargs="*", default=[], help="runs whose seconds had other work beside them")
     opts = parser.parse_args()
-    commands = {"builtin": builtin, "ablation": ablation, "real": real, "rtf": rtf, "transfer": transfer}
+    commands = {
+        "builtin": builtin,
+        "ablation": ablation,
+        "real": real,
+        "rtf": rtf,
+        "transfer": transfer,
+        "sets": sets,
+        "rows": rows,
+    }
     commands[opts.command](opts)
 
 
