@@ -82,16 +82,15 @@ import hashlib
 import json
 import random
 import re
-import shutil
 import struct
 from pathlib import Path
 
 import torch
 from speech_fifth_set import checked_line, noise_rule
 from speech_fourth_set import CLIPS_PER_SPEAKER, clips_of
-from speech_real_set import SAMPLE_RATE, apt_fetch
+from speech_real_set import SAMPLE_RATE
 from speech_second_set import TestMixer, common_manifest, prepare, test_set_options, write_manifest
-from speech_sixth_set import licensed_noises, pick_by_position
+from speech_sixth_set import fetch_picking_noises, licensed_noises, pick_by_position
 
 from cgp.core.errors import DataError
 from cgp.datasets.audio import load_audio, save_audio
@@ -169,17 +168,8 @@ def fetch(sources: Path) -> dict[str, str]:
     """The speech package under ``sources/root`` (the voice rule's table in ``sources/voice_rule.json``) and
     the picked noises as ``sources/noise/NAME.ogg`` (the noise rule's table in ``sources/noise_rule.json``;
     the rest of Red Eclipse's game data is removed); package -> version (versions.json)."""
-    stamp = sources / "versions.json"
-    if stamp.exists():
-        return json.loads(stamp.read_text())
-    sources.mkdir(parents=True, exist_ok=True)
-    versions = apt_fetch([SPEECH_PACKAGE, NOISE_PACKAGE], sources / "root")
-    rule = pick_noises(sources / "root" / NOISE_DATA, sources)
-    (sources / "noise_rule.json").write_text(json.dumps(rule, indent=2))
-    shutil.rmtree(sources / "root" / "usr/share/games")
-    shutil.rmtree(sources / "root" / "usr/lib", ignore_errors=True)
-    stamp.write_text(json.dumps(versions, indent=2))
-    return versions
+    packages = [SPEECH_PACKAGE, NOISE_PACKAGE]
+    return fetch_picking_noises(sources, packages, NOISE_DATA, pick_noises, ("usr/share/games", "usr/lib"))
 
 
 def pick_voices(archive: bytes) -> tuple[dict[str, list[tuple[str, bytes]]], dict[str, int]]:

@@ -88,6 +88,7 @@ import json
 import random
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -154,14 +155,28 @@ def fetch(sources: Path) -> dict[str, str]:
     """The speech package under ``sources/root`` and the picked noises as ``sources/noise/NAME.ogg`` (the
     rule's table in ``sources/noise_rule.json``; the rest of SuperTuxKart's game data is removed);
     package -> version (versions.json)."""
+    return fetch_picking_noises(sources, [SPEECH_PACKAGE, NOISE_PACKAGE], NOISE_DATA, pick_noises)
+
+
+def fetch_picking_noises(
+    sources: Path,
+    packages: list[str],
+    noise_data: str,
+    pick: Callable[[Path, Path], dict],
+    unused: tuple[str, ...] = ("usr/share/games",),
+) -> dict[str, str]:
+    """``apt_fetch`` of ``packages`` into ``sources/root`` once (``sources/versions.json`` marks it done);
+    ``pick(sources/root/noise_data, sources)`` copies the noises and returns its rule's table, written to
+    ``sources/noise_rule.json``; the ``unused`` folders of the unpacked packages are then removed."""
     stamp = sources / "versions.json"
     if stamp.exists():
         return json.loads(stamp.read_text())
     sources.mkdir(parents=True, exist_ok=True)
-    versions = apt_fetch([SPEECH_PACKAGE, NOISE_PACKAGE], sources / "root")
-    rule = pick_noises(sources / "root" / NOISE_DATA, sources)
+    versions = apt_fetch(packages, sources / "root")
+    rule = pick(sources / "root" / noise_data, sources)
     (sources / "noise_rule.json").write_text(json.dumps(rule, indent=2))
-    shutil.rmtree(sources / "root" / "usr/share/games")
+    for folder in unused:
+        shutil.rmtree(sources / "root" / folder, ignore_errors=True)
     stamp.write_text(json.dumps(versions, indent=2))
     return versions
 
